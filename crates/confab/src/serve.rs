@@ -1,0 +1,176 @@
+//! `confab serve`: configuration (flags, `CONFAB_*` variables, a TOML file), the embedded
+//! backends, and the HTTP server.
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use clap::{Args, ValueEnum};
+use confab_embedded::{InProcessBus, SqliteStore};
+use confab_ports::{Bus, Clock, ManualClock, Store, SystemClock};
+use confab_server::{App, ServerConfig};
+use confab_service::{Ports, Service};
+use serde::Deserialize;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "CONFAB_LISTEN")]
+    listen: Option<String>,
+    /// Folder for the database, the token key and files.
+    #[arg(long, env = "CONFAB_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, env = "CONFAB_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "CONFAB_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    /// Run on a clock that only moves through `POST /_confab/clock` (for tests).
+    #[arg(long, env = "CONFAB_TEST_CLOCK")]
+    test_clock: bool,
+    /// Path prefix of every route.
+    #[arg(long, env = "CONFAB_BASE_PATH")]
+    base_path: Option<String>,
+    /// Public base URL when behind a proxy (websocket URLs are derived from it).
+    #[arg(long, env = "CONFAB_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+/// The configuration file; flags and variables override its top-level settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    /// Key for tokens (base64, ≥ 32 bytes); by default generated once into the data folder.
+    secret: Option<String>,
+    server: ServerConfig,
+    service: confab_service::Config,
+}
+
+pub fn main(args: ServeArgs) -> ExitCode {
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("confab: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut file = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<FileConfig>(&text).with_context(|| format!("parsing {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    init_logs(args.log_format.or(file.log_format).unwrap_or(LogFormat::Human));
+    let listen = args.listen.or(file.listen.take()).unwrap_or_else(|| "127.0.0.1:8380".into());
+    let data_dir = args.data_dir.or(file.data_dir.take()).unwrap_or_else(|| PathBuf::from("./confab-data"));
+    if let Some(base) = args.base_path {
+        file.server.base_path = base;
+    }
+    if args.public_url.is_some() {
+        file.server.public_url = args.public_url;
+    }
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let _lock = lock_data_dir(&data_dir)?;
+    let secret = secret(&data_dir, file.secret.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(start(listen, data_dir, secret, file, args.test_clock))
+}
+
+async fn start(listen: String, data_dir: PathBuf, secret: Vec<u8>, file: FileConfig, test_clock: bool) -> anyhow::Result<()> {
+    let store = SqliteStore::open(&data_dir.join("confab.db")).map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let bus = Arc::new(InProcessBus::new());
+    let manual = test_clock.then(|| ManualClock::new(SystemClock.now()));
+    let clock: Arc<dyn Clock> = match &manual {
+        Some(m) => Arc::new(m.clone()),
+        None => Arc::new(SystemClock),
+    };
+    let service = Service::new(Ports { store, bus: bus.clone(), clock }, file.service, &secret);
+    let app = App::new(service.clone(), file.server, manual);
+    bus.set_receiver(app.gateway.receiver());
+    tokio::spawn(service.clone().run_timers());
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %data_dir.display(), "confab listening");
+    println!("confab listening on http://{addr}");
+    let gateway = app.gateway.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        gateway.shutdown();
+    };
+    confab_server::serve(listener, app, shutdown).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// One server per data folder: the store's writer keeps sequence numbers in memory.
+fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
+    let file = File::create(dir.join("LOCK"))?;
+    if file.try_lock().is_err() {
+        bail!("{} is in use by another confab", dir.display());
+    }
+    Ok(file)
+}
+
+/// The token key: from the configuration, else generated once and kept in the data folder
+/// so tokens survive restarts.
+fn secret(dir: &Path, configured: Option<&str>) -> anyhow::Result<Vec<u8>> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    if let Some(text) = configured {
+        let key = engine.decode(text.trim()).context("secret is not base64")?;
+        if key.len() < 32 {
+            bail!("secret must be at least 32 bytes");
+        }
+        return Ok(key);
+    }
+    let path = dir.join("secret.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return engine.decode(text.trim()).context("secret.key is not base64");
+    }
+    let key: [u8; 32] = rand::random();
+    std::fs::write(&path, engine.encode(key))?;
+    Ok(key.to_vec())
+}

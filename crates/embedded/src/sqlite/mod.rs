@@ -1,0 +1,548 @@
+//! The embedded [`Store`]: one SQLite file in WAL mode with `synchronous=FULL`.
+//!
+//! - Writes: one writer thread owns the only write connection and group-commits every batch
+//!   queued while the previous group was syncing: one transaction and one fsync per group,
+//!   each batch inside its own SAVEPOINT (see [`writer`]). A commit is answered only once
+//!   its group is durable.
+//! - Reads: a small pool of read-only connections used from `spawn_blocking`; `contact` and
+//!   `participant` go through a write-through cache that the writer updates after each
+//!   COMMIT (see [`cache`]).
+//! - Open: applies pending migrations (`PRAGMA user_version`) and nothing else, so opening a
+//!   large database is as fast as opening a small one.
+//!
+//! Only one process may use a database file at a time (the writer keeps per-contact
+//! sequence numbers in memory).
+
+mod cache;
+mod rows;
+mod schema;
+mod writer;
+
+use async_trait::async_trait;
+use cache::{Cache, Lookup};
+use confab_ports::{
+    Batch, Committed, Contact, ItemQuery, Locate, Millis, Participant, Receipt, Store, StoreError,
+    StoredItem, Timer,
+};
+use parking_lot::Mutex;
+use rows::{seq_from_sql, seq_to_sql};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::{oneshot, Semaphore};
+use writer::{Job, Writer};
+
+/// Tuning of a [`SqliteStore`]; `Default` suits a single node.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Read-only connections in the pool (at least 1).
+    pub readers: usize,
+    /// Most batches committed in one transaction.
+    pub max_group: usize,
+    /// Contacts (and, separately, participants) kept in the cache, per generation.
+    pub cache_capacity: usize,
+    /// How long a connection waits for a lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> SqliteOptions {
+        SqliteOptions {
+            readers: 4,
+            max_group: 512,
+            cache_capacity: 50_000,
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Counters of the writer since open (e.g. for `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Batches answered after a committed group (applied, replayed or rejected).
+    pub batches: u64,
+    /// Batches applied.
+    pub applied: u64,
+    /// Batches answered with the response recorded under their idempotency key.
+    pub replayed: u64,
+    /// Batches rolled back alone (a check failed, or their SQL failed).
+    pub rejected: u64,
+    /// Transactions committed (each one fsync).
+    pub groups: u64,
+    /// Transactions that failed as a whole (every batch in them answered with an error).
+    pub failed_groups: u64,
+    /// Most batches committed in one transaction.
+    pub largest_group: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    applied: AtomicU64,
+    replayed: AtomicU64,
+    rejected: AtomicU64,
+    groups: AtomicU64,
+    failed_groups: AtomicU64,
+    largest_group: AtomicU64,
+}
+
+/// What the store handle, the writer thread and the read tasks share.
+struct Shared {
+    contacts: Cache<Contact>,
+    participants: Cache<Participant>,
+    stats: Counters,
+    writer_alive: AtomicBool,
+    readers: ReadPool,
+}
+
+struct ReadPool {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl ReadPool {
+    fn open_connection(&self) -> Result<Connection, StoreError> {
+        open_reader(&self.path, self.busy_timeout)
+    }
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: mpsc::Sender<Job>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend(message: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(message.to_string())
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| backend(format!("open {}: {e}", path.display())))?;
+    conn.busy_timeout(busy_timeout).map_err(sql)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| backend(format!("enable WAL: {e}")))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(backend(format!(
+            "{} cannot use WAL (journal_mode is {mode})",
+            path.display()
+        )));
+    }
+    // Durable once answered: fsync the WAL at every commit, and (macOS) really flush.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA fullfsync = ON; PRAGMA checkpoint_fullfsync = ON; \
+         PRAGMA foreign_keys = OFF; PRAGMA journal_size_limit = 67108864;",
+    )
+    .map_err(sql)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    schema::migrate(&mut conn).map_err(backend)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| backend(format!("open {} for reading: {e}", path.display())))?;
+    conn.busy_timeout(busy_timeout).map_err(sql)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its folder if needed) the database at `path` and starts the
+    /// writer thread.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    pub fn open_with(path: &Path, options: SqliteOptions) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| backend(format!("create {}: {e}", parent.display())))?;
+            }
+        }
+        let conn = open_writer(path, options.busy_timeout)?;
+        let readers = options.readers.max(1);
+        let mut idle = Vec::with_capacity(readers);
+        for _ in 0..readers {
+            idle.push(open_reader(path, options.busy_timeout)?);
+        }
+        let shared = Arc::new(Shared {
+            contacts: Cache::new(options.cache_capacity),
+            participants: Cache::new(options.cache_capacity),
+            stats: Counters::default(),
+            writer_alive: AtomicBool::new(true),
+            readers: ReadPool {
+                path: path.to_owned(),
+                busy_timeout: options.busy_timeout,
+                idle: Mutex::new(idle),
+                permits: Arc::new(Semaphore::new(readers)),
+            },
+        });
+        let (jobs, rx) = mpsc::channel();
+        let writer = Writer {
+            conn,
+            rx,
+            shared: shared.clone(),
+            max_group: options.max_group,
+            next_seq: HashMap::new(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("confab-sqlite-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| backend(format!("start writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            jobs,
+            writer: Mutex::new(Some(handle)),
+            shared,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let c = &self.shared.stats;
+        StoreStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            applied: c.applied.load(Ordering::Relaxed),
+            replayed: c.replayed.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
+            groups: c.groups.load(Ordering::Relaxed),
+            failed_groups: c.failed_groups.load(Ordering::Relaxed),
+            largest_group: c.largest_group.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the writer thread is running (false after `close` or if it died).
+    pub fn writer_alive(&self) -> bool {
+        self.shared.writer_alive.load(Ordering::SeqCst)
+    }
+
+    /// Answers every batch already queued, then stops the writer and waits for it. Commits
+    /// after this fail with `StoreError::Backend`; reads keep working. Dropping the store
+    /// does the same.
+    pub async fn close(&self) {
+        let _ = self.jobs.send(Job::Stop);
+        let handle = self.writer.lock().take();
+        if let Some(handle) = handle {
+            let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+    }
+
+    /// Runs `f` on a pooled read-only connection on the blocking thread pool.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let permit = self
+            .shared
+            .readers
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| backend("reader pool closed"))?;
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // A connection lost to a panic is replaced here.
+            let pooled = shared.readers.idle.lock().pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => shared.readers.open_connection()?,
+            };
+            let out = f(&conn).map_err(sql);
+            shared.readers.idle.lock().push(conn);
+            out
+        })
+        .await
+        .map_err(|e| backend(format!("read task failed: {e}")))?
+    }
+
+    /// A cached hot read: `load` runs on a read connection only on a miss.
+    async fn cached<V, F>(
+        &self,
+        cache: fn(&Shared) -> &Cache<V>,
+        key: &str,
+        load: F,
+    ) -> Result<Option<V>, StoreError>
+    where
+        V: Clone + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<Option<V>> + Send + 'static,
+    {
+        let ticket = match cache(&self.shared).get(key) {
+            Lookup::Hit(value) => return Ok(value),
+            Lookup::Miss(ticket) => ticket,
+        };
+        let loaded = self.read(load).await;
+        if let Some(ticket) = ticket {
+            match &loaded {
+                Ok(value) => cache(&self.shared).fill(key, ticket, value.clone()),
+                Err(_) => cache(&self.shared).abandon(key, ticket),
+            }
+        }
+        loaded
+    }
+
+    #[cfg(test)]
+    fn kill_writer(&self) {
+        let _ = self.jobs.send(Job::Panic);
+        if let Some(handle) = self.writer.lock().take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        let _ = self.jobs.send(Job::Stop);
+        if let Some(handle) = self.writer.get_mut().take() {
+            if handle.join().is_err() {
+                tracing::error!("sqlite writer thread panicked");
+            }
+        }
+    }
+}
+
+fn limit_to_sql(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn commit(&self, batch: Batch) -> Result<Committed, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        self.jobs
+            .send(Job::Commit(Box::new(batch), answer))
+            .map_err(|_| backend("store writer is not running"))?;
+        answered
+            .await
+            .map_err(|_| backend("store writer stopped before answering"))?
+    }
+
+    async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError> {
+        let key = id.to_owned();
+        self.cached(
+            |s| &s.contacts,
+            id,
+            move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM contacts WHERE id = ?1",
+                    rows::CONTACT_COLUMNS
+                ))?
+                .query_row([key], rows::contact)
+                .optional()
+            },
+        )
+        .await
+    }
+
+    async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError> {
+        let key = id.to_owned();
+        self.cached(
+            |s| &s.participants,
+            id,
+            move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {} FROM participants WHERE id = ?1",
+                    rows::PARTICIPANT_COLUMNS
+                ))?
+                .query_row([key], rows::participant)
+                .optional()
+            },
+        )
+        .await
+    }
+
+    async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {
+        let contact_id = contact_id.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM participants WHERE contact_id = ?1 ORDER BY created_at, rowid",
+                rows::PARTICIPANT_COLUMNS
+            ))?
+            .query_map([contact_id], rows::participant)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT response FROM idempotency WHERE key = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn locate(&self, contact_id: &str, at: Locate) -> Result<Option<u64>, StoreError> {
+        let contact_id = contact_id.to_owned();
+        let seq: Option<i64> = self
+            .read(move |conn| {
+                // Each is one descent of an index on (contact_id, …). "At or after" takes the
+                // earliest item in time at or after `t` (ties: lowest seq), which is the
+                // lowest such seq as item times follow seq order.
+                match at {
+                    Locate::ItemId(id) => conn
+                        .prepare_cached("SELECT seq FROM items WHERE contact_id = ?1 AND id = ?2")?
+                        .query_row([contact_id, id], |r| r.get(0))
+                        .optional(),
+                    Locate::AtOrAfter(t) => conn
+                        .prepare_cached(
+                            "SELECT seq FROM items WHERE contact_id = ?1 AND at >= ?2 \
+                             ORDER BY at ASC, seq ASC LIMIT 1",
+                        )?
+                        .query_row(rusqlite::params![contact_id, t], |r| r.get(0))
+                        .optional(),
+                    Locate::AtOrBefore(t) => conn
+                        .prepare_cached(
+                            "SELECT seq FROM items WHERE contact_id = ?1 AND at <= ?2 \
+                             ORDER BY at DESC, seq DESC LIMIT 1",
+                        )?
+                        .query_row(rusqlite::params![contact_id, t], |r| r.get(0))
+                        .optional(),
+                    Locate::Last => conn
+                        .prepare_cached("SELECT MAX(seq) FROM items WHERE contact_id = ?1")?
+                        .query_row([contact_id], |r| r.get(0)),
+                }
+            })
+            .await?;
+        seq.map(|s| seq_from_sql(0, s)).transpose().map_err(sql)
+    }
+
+    async fn items(&self, query: ItemQuery) -> Result<Vec<StoredItem>, StoreError> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.read(move |conn| {
+            let sql = if query.ascending {
+                format!(
+                    "SELECT {} FROM items WHERE contact_id = ?1 AND seq >= ?2 ORDER BY seq ASC LIMIT ?3",
+                    rows::ITEM_COLUMNS
+                )
+            } else {
+                format!(
+                    "SELECT {} FROM items WHERE contact_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT ?3",
+                    rows::ITEM_COLUMNS
+                )
+            };
+            conn.prepare_cached(&sql)?
+                .query_map(
+                    rusqlite::params![query.contact_id, seq_to_sql(query.from), limit_to_sql(query.limit)],
+                    rows::item,
+                )?
+                .collect()
+        })
+        .await
+    }
+
+    async fn receipts(
+        &self,
+        contact_id: &str,
+        message_ids: &[String],
+    ) -> Result<Vec<Receipt>, StoreError> {
+        if message_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let contact_id = contact_id.to_owned();
+        let message_ids = message_ids.to_vec();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM receipts WHERE contact_id = ?1 AND message_id = ?2 ORDER BY recipient_id",
+                rows::RECEIPT_COLUMNS
+            ))?;
+            let mut out = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for id in &message_ids {
+                if !seen.insert(id.as_str()) {
+                    continue;
+                }
+                for receipt in stmt.query_map([contact_id.as_str(), id.as_str()], rows::receipt)? {
+                    out.push(receipt?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn due_timers(&self, now: Millis, limit: usize) -> Result<Vec<Timer>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.read(move |conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {} FROM timers WHERE due <= ?1 ORDER BY due, key LIMIT ?2",
+                rows::TIMER_COLUMNS
+            ))?
+            .query_map(rusqlite::params![now, limit_to_sql(limit)], rows::timer)?
+            .collect()
+        })
+        .await
+    }
+
+    async fn next_timer(&self) -> Result<Option<Millis>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT MIN(due) FROM timers")?
+                .query_row([], |r| r.get(0))
+        })
+        .await
+    }
+
+    async fn active_contacts(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .read(|conn| {
+                conn.prepare_cached("SELECT COUNT(*) FROM contacts WHERE ended_at IS NULL")?
+                    .query_row([], |r| r.get(0))
+            })
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        if !self.writer_alive() {
+            return Err(backend("store writer is not running"));
+        }
+        let one: i64 = self
+            .read(|conn| conn.query_row("SELECT 1", [], |r| r.get(0)))
+            .await?;
+        if one == 1 {
+            Ok(())
+        } else {
+            Err(backend("health query returned a wrong value"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,393 @@
+//! The writer thread: the only connection that writes. It takes every batch queued (up to
+//! `max_group`), applies them in one transaction, each inside its own SAVEPOINT so that a
+//! batch whose check fails (or that errors) is rolled back alone, commits once (one fsync
+//! for the whole group), updates the caches, and only then answers every batch.
+
+use super::rows::{self, seq_to_sql};
+use super::Shared;
+use confab_ports::{Batch, Check, Committed, Contact, Participant, StoreError};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+pub(crate) type Answer = oneshot::Sender<Result<Committed, StoreError>>;
+
+pub(crate) enum Job {
+    Commit(Box<Batch>, Answer),
+    /// Answer everything queued before this, then stop.
+    Stop,
+    /// Makes the writer thread panic (tests of the dead-writer path).
+    #[cfg(test)]
+    Panic,
+}
+
+/// Per-contact next-seq entries kept at most; past this the map is emptied (entries reload
+/// with one index lookup).
+const SEQ_CACHE_MAX: usize = 100_000;
+
+pub(crate) struct Writer {
+    pub(crate) conn: Connection,
+    pub(crate) rx: mpsc::Receiver<Job>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) max_group: usize,
+    /// contact id → the seq its next item gets. Reflects the state of the open transaction;
+    /// restored when a savepoint rolls back, emptied when a transaction fails.
+    pub(crate) next_seq: HashMap<String, u64>,
+}
+
+/// The transaction cannot go on: every batch of the group fails.
+struct Fatal(String);
+
+/// Marks the writer dead when its thread ends, however it ends (panics included).
+struct AliveGuard(Arc<Shared>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.writer_alive.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Writer {
+    pub(crate) fn run(mut self) {
+        let _alive = AliveGuard(self.shared.clone());
+        let max = self.max_group.max(1);
+        loop {
+            let mut group: Vec<(Box<Batch>, Answer)> = Vec::new();
+            let mut stop = false;
+            match self.rx.recv() {
+                Ok(job) => self.take(job, &mut group, &mut stop),
+                Err(_) => return,
+            }
+            while !stop && group.len() < max {
+                match self.rx.try_recv() {
+                    Ok(job) => self.take(job, &mut group, &mut stop),
+                    Err(_) => break,
+                }
+            }
+            if !group.is_empty() {
+                self.run_group(group);
+            }
+            if stop {
+                tracing::debug!("sqlite writer stopped");
+                return;
+            }
+        }
+    }
+
+    fn take(&self, job: Job, group: &mut Vec<(Box<Batch>, Answer)>, stop: &mut bool) {
+        match job {
+            Job::Commit(batch, answer) => group.push((batch, answer)),
+            Job::Stop => *stop = true,
+            #[cfg(test)]
+            Job::Panic => panic!("writer panic requested by a test"),
+        }
+    }
+
+    fn run_group(&mut self, group: Vec<(Box<Batch>, Answer)>) {
+        if self.next_seq.len() > SEQ_CACHE_MAX {
+            self.next_seq.clear();
+        }
+        let results = match self.apply_group(&group) {
+            Ok(results) => results,
+            Err(Fatal(message)) => {
+                tracing::error!(%message, batches = group.len(), "sqlite group commit failed");
+                if !self.conn.is_autocommit() {
+                    if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                        tracing::error!(error = %e, "sqlite rollback failed");
+                    }
+                }
+                self.next_seq.clear();
+                self.shared
+                    .stats
+                    .failed_groups
+                    .fetch_add(1, Ordering::Relaxed);
+                for (_, answer) in group {
+                    let _ = answer.send(Err(StoreError::Backend(message.clone())));
+                }
+                return;
+            }
+        };
+
+        // Committed: publish to the caches before anyone hears back, so a caller reads its
+        // own writes.
+        let mut contacts: Vec<(String, Contact)> = Vec::new();
+        let mut participants: Vec<(String, Participant)> = Vec::new();
+        let (mut applied, mut replayed, mut rejected) = (0u64, 0u64, 0u64);
+        for ((batch, _), result) in group.iter().zip(&results) {
+            match result {
+                Ok(Committed::Applied { .. }) => {
+                    applied += 1;
+                    if let Some(c) = &batch.contact {
+                        contacts.push((c.id.clone(), c.clone()));
+                    }
+                    participants
+                        .extend(batch.participants.iter().map(|p| (p.id.clone(), p.clone())));
+                }
+                Ok(Committed::Replayed { .. }) => replayed += 1,
+                Err(_) => rejected += 1,
+            }
+        }
+        if !contacts.is_empty() {
+            self.shared.contacts.put_all(contacts);
+        }
+        if !participants.is_empty() {
+            self.shared.participants.put_all(participants);
+        }
+
+        let stats = &self.shared.stats;
+        let n = group.len() as u64;
+        stats.groups.fetch_add(1, Ordering::Relaxed);
+        stats.batches.fetch_add(n, Ordering::Relaxed);
+        stats.applied.fetch_add(applied, Ordering::Relaxed);
+        stats.replayed.fetch_add(replayed, Ordering::Relaxed);
+        stats.rejected.fetch_add(rejected, Ordering::Relaxed);
+        stats.largest_group.fetch_max(n, Ordering::Relaxed);
+
+        for ((_, answer), result) in group.into_iter().zip(results) {
+            let _ = answer.send(result);
+        }
+    }
+
+    /// BEGIN, every batch in its savepoint, COMMIT. Ok: the transaction committed and these
+    /// are the answers; Err: nothing of the group was committed.
+    fn apply_group(
+        &mut self,
+        group: &[(Box<Batch>, Answer)],
+    ) -> Result<Vec<Result<Committed, StoreError>>, Fatal> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| Fatal(format!("begin: {e}")))?;
+        let mut results = Vec::with_capacity(group.len());
+        for (batch, _) in group {
+            results.push(self.apply_in_savepoint(batch)?);
+        }
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| Fatal(format!("commit: {e}")))?;
+        Ok(results)
+    }
+
+    fn apply_in_savepoint(
+        &mut self,
+        batch: &Batch,
+    ) -> Result<Result<Committed, StoreError>, Fatal> {
+        self.conn
+            .execute_batch("SAVEPOINT batch")
+            .map_err(|e| Fatal(format!("savepoint: {e}")))?;
+        let before = self.next_seq.get(&batch.contact_id).copied();
+        match apply(&self.conn, &mut self.next_seq, batch) {
+            Ok(committed) => {
+                self.conn
+                    .execute_batch("RELEASE batch")
+                    .map_err(|e| Fatal(format!("release: {e}")))?;
+                Ok(Ok(committed))
+            }
+            Err(e) => {
+                match before {
+                    Some(next) => self.next_seq.insert(batch.contact_id.clone(), next),
+                    None => self.next_seq.remove(&batch.contact_id),
+                };
+                if self.conn.is_autocommit() {
+                    // SQLite rolled the whole transaction back (I/O error, disk full, …).
+                    return Err(Fatal(format!("transaction aborted: {e}")));
+                }
+                self.conn
+                    .execute_batch("ROLLBACK TO batch; RELEASE batch")
+                    .map_err(|e| Fatal(format!("rollback to savepoint: {e}")))?;
+                Ok(Err(e))
+            }
+        }
+    }
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Applies one batch on the open transaction. On Err, the caller rolls the savepoint back.
+fn apply(
+    conn: &Connection,
+    next_seq: &mut HashMap<String, u64>,
+    b: &Batch,
+) -> Result<Committed, StoreError> {
+    for check in &b.checks {
+        if !check_holds(conn, &b.contact_id, check).map_err(sql)? {
+            return Err(StoreError::CheckFailed(check.clone()));
+        }
+    }
+
+    if let Some((key, response)) = &b.idempotency {
+        let recorded: Option<String> = conn
+            .prepare_cached("SELECT response FROM idempotency WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(sql)?;
+        if let Some(response) = recorded {
+            return Ok(Committed::Replayed { response });
+        }
+        conn.prepare_cached(
+            "INSERT INTO idempotency (key, contact_id, response) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut s| s.execute(params![key, b.contact_id, response]))
+        .map_err(sql)?;
+    }
+
+    if let Some(c) = &b.contact {
+        let details = serde_json::to_string(&c.details)
+            .map_err(|e| StoreError::Backend(format!("contact details: {e}")))?;
+        conn.prepare_cached(
+            "INSERT INTO contacts (id, instance_id, initial_contact_id, created_at, expires_at, \
+             ended_at, disconnect_reason, details) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (id) DO UPDATE SET instance_id = excluded.instance_id, \
+             initial_contact_id = excluded.initial_contact_id, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at, ended_at = excluded.ended_at, \
+             disconnect_reason = excluded.disconnect_reason, details = excluded.details",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                c.id,
+                c.instance_id,
+                c.initial_contact_id,
+                c.created_at,
+                c.expires_at,
+                c.ended_at,
+                c.disconnect_reason,
+                details
+            ])
+        })
+        .map_err(sql)?;
+    }
+
+    if !b.participants.is_empty() {
+        let mut s = conn
+            .prepare_cached(
+                "INSERT INTO participants (id, contact_id, role, display_name, created_at, \
+                 connected_at, left_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+                 ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id, \
+                 role = excluded.role, display_name = excluded.display_name, \
+                 created_at = excluded.created_at, connected_at = excluded.connected_at, \
+                 left_at = excluded.left_at",
+            )
+            .map_err(sql)?;
+        for p in &b.participants {
+            s.execute(params![
+                p.id,
+                p.contact_id,
+                p.role.as_str(),
+                p.display_name,
+                p.created_at,
+                p.connected_at,
+                p.left_at
+            ])
+            .map_err(sql)?;
+        }
+    }
+
+    let mut seqs = Vec::with_capacity(b.items.len());
+    if !b.items.is_empty() {
+        let first = match next_seq.get(&b.contact_id) {
+            Some(next) => *next,
+            None => {
+                let max: i64 = conn
+                    .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM items WHERE contact_id = ?1")
+                    .and_then(|mut s| s.query_row([&b.contact_id], |r| r.get(0)))
+                    .map_err(sql)?;
+                rows::seq_from_sql(0, max).map_err(sql)? + 1
+            }
+        };
+        let mut s = conn
+            .prepare_cached(
+                "INSERT INTO items (contact_id, seq, id, at, json) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(sql)?;
+        let mut seq = first;
+        for item in &b.items {
+            s.execute(params![
+                b.contact_id,
+                seq_to_sql(seq),
+                item.id,
+                item.at,
+                item.json
+            ])
+            .map_err(sql)?;
+            seqs.push(seq);
+            seq += 1;
+        }
+        next_seq.insert(b.contact_id.clone(), seq);
+    }
+
+    if !b.receipts.is_empty() {
+        let mut s = conn
+            .prepare_cached(
+                "INSERT INTO receipts (contact_id, message_id, recipient_id, delivered_at, read_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (contact_id, message_id, recipient_id) DO UPDATE SET \
+                 delivered_at = COALESCE(receipts.delivered_at, excluded.delivered_at), \
+                 read_at = COALESCE(receipts.read_at, excluded.read_at)",
+            )
+            .map_err(sql)?;
+        for r in &b.receipts {
+            s.execute(params![
+                r.contact_id,
+                r.message_id,
+                r.recipient_id,
+                r.delivered_at,
+                r.read_at
+            ])
+            .map_err(sql)?;
+        }
+    }
+
+    if !b.set_timers.is_empty() {
+        let mut s = conn
+            .prepare_cached(
+                "INSERT INTO timers (key, contact_id, due, kind) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (key) DO UPDATE SET contact_id = excluded.contact_id, \
+                 due = excluded.due, kind = excluded.kind",
+            )
+            .map_err(sql)?;
+        for t in &b.set_timers {
+            s.execute(params![t.key, t.contact_id, t.due, t.kind])
+                .map_err(sql)?;
+        }
+    }
+
+    // After the sets: a key both set and cancelled in one batch ends up cancelled.
+    if !b.cancel_timers.is_empty() {
+        let mut s = conn
+            .prepare_cached("DELETE FROM timers WHERE key = ?1")
+            .map_err(sql)?;
+        for key in &b.cancel_timers {
+            s.execute([key]).map_err(sql)?;
+        }
+    }
+
+    Ok(Committed::Applied { seqs })
+}
+
+fn check_holds(conn: &Connection, contact_id: &str, check: &Check) -> rusqlite::Result<bool> {
+    match check {
+        Check::ContactActive => Ok(conn
+            .prepare_cached("SELECT ended_at IS NULL FROM contacts WHERE id = ?1")?
+            .query_row([contact_id], |r| r.get::<_, bool>(0))
+            .optional()?
+            .unwrap_or(false)),
+        Check::ParticipantActive(participant_id) => Ok(conn
+            .prepare_cached(
+                "SELECT left_at IS NULL FROM participants WHERE id = ?1 AND contact_id = ?2",
+            )?
+            .query_row([participant_id.as_str(), contact_id], |r| {
+                r.get::<_, bool>(0)
+            })
+            .optional()?
+            .unwrap_or(false)),
+        Check::ParticipantsFewerThan(n) => {
+            let count: i64 = conn
+                .prepare_cached("SELECT COUNT(*) FROM participants WHERE contact_id = ?1")?
+                .query_row([contact_id], |r| r.get(0))?;
+            Ok(usize::try_from(count).unwrap_or(usize::MAX) < *n)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The Store port: durable state. Every mutation is one [`Batch`], applied atomically; the
+//! answer comes only once the batch is durable.
+
+use crate::records::{Contact, NewItem, Participant, Receipt, StoredItem, Timer};
+use crate::Millis;
+use async_trait::async_trait;
+
+/// A condition checked inside the transaction that applies a batch. If one fails, nothing
+/// of the batch is applied and [`StoreError::CheckFailed`] names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// The batch's contact exists and has not ended.
+    ContactActive,
+    /// The participant exists in the batch's contact and has not left.
+    ParticipantActive(String),
+    /// The contact has fewer than this many participants (counting those who left).
+    ParticipantsFewerThan(usize),
+}
+
+/// Everything one operation changes, applied all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub contact_id: String,
+    pub checks: Vec<Check>,
+    /// When set and the key was already recorded, nothing is applied and the recorded
+    /// response is returned instead.
+    pub idempotency: Option<(String, String)>,
+    /// Insert or replace.
+    pub contact: Option<Contact>,
+    /// Insert or replace.
+    pub participants: Vec<Participant>,
+    /// Appended in order, each with the next sequence number of the contact.
+    pub items: Vec<NewItem>,
+    /// Merged into existing receipts (first timestamp of each kind wins).
+    pub receipts: Vec<Receipt>,
+    pub set_timers: Vec<Timer>,
+    pub cancel_timers: Vec<String>,
+}
+
+impl Batch {
+    pub fn new(contact_id: impl Into<String>) -> Batch {
+        Batch { contact_id: contact_id.into(), ..Batch::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Applied; the sequence numbers given to `items`, in order.
+    Applied { seqs: Vec<u64> },
+    /// The idempotency key was known: this is the response recorded with it.
+    Replayed { response: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("check failed: {0:?}")]
+    CheckFailed(Check),
+    #[error("store backend: {0}")]
+    Backend(String),
+}
+
+/// Where a transcript read starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locate {
+    ItemId(String),
+    /// The first item at or after this instant.
+    AtOrAfter(Millis),
+    /// The last item at or before this instant.
+    AtOrBefore(Millis),
+    /// The newest item.
+    Last,
+}
+
+/// A page of a contact's transcript: items with `seq >= from` ascending, or `seq <= from`
+/// descending, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemQuery {
+    pub contact_id: String,
+    pub from: u64,
+    pub ascending: bool,
+    pub limit: usize,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies a batch atomically and durably (group-committed with concurrent batches).
+    async fn commit(&self, batch: Batch) -> Result<Committed, StoreError>;
+    async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError>;
+    async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError>;
+    async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError>;
+    /// The response recorded with an idempotency key, if any.
+    async fn idempotent(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// The sequence number a transcript read starts from, or None when there is no such item.
+    async fn locate(&self, contact_id: &str, at: Locate) -> Result<Option<u64>, StoreError>;
+    async fn items(&self, query: ItemQuery) -> Result<Vec<StoredItem>, StoreError>;
+    /// Receipts recorded for these messages of a contact.
+    async fn receipts(&self, contact_id: &str, message_ids: &[String]) -> Result<Vec<Receipt>, StoreError>;
+    /// Timers due at or before `now`, earliest first (they stay until a batch cancels them).
+    async fn due_timers(&self, now: Millis, limit: usize) -> Result<Vec<Timer>, StoreError>;
+    /// When the earliest timer is due.
+    async fn next_timer(&self) -> Result<Option<Millis>, StoreError>;
+    /// Contacts that have not ended.
+    async fn active_contacts(&self) -> Result<u64, StoreError>;
+    /// Cheap liveness check for /healthz.
+    async fn health(&self) -> Result<(), StoreError>;
+}

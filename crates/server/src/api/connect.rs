@@ -1,0 +1,40 @@
+//! Handlers of the control plane. Any SigV4 signature is accepted (dummy credentials).
+
+use super::{parse, respond, ws_base, Call};
+use crate::errors::error_response;
+use crate::routes::Endpoint;
+use crate::App;
+use axum::response::Response;
+use confab_service::RequestContext;
+use confab_wire::ConnectError;
+use std::sync::Arc;
+
+pub async fn handle(app: &Arc<App>, call: Call) -> Response {
+    let service = &app.service;
+    match call.route.endpoint {
+        Endpoint::StartChatContact => {
+            let ctx = RequestContext { ws_base: ws_base(app, &call.headers) };
+            match parse(call.input) {
+                Ok(input) => respond(service.start_chat_contact(&ctx, input).await),
+                Err(e) => invalid(e),
+            }
+        }
+        Endpoint::CreateParticipant => match parse(call.input) {
+            Ok(input) => respond(service.create_participant(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::StopContact => match parse(call.input) {
+            Ok(input) => respond(service.stop_contact(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::DescribeContact => {
+            let label = |name: &str| call.route.labels.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+            respond(service.describe_contact(&label("InstanceId"), &label("ContactId")).await)
+        }
+        other => error_response(&ConnectError::InvalidRequest(format!("{} is not supported by this server yet", other.name()))),
+    }
+}
+
+fn invalid(message: String) -> Response {
+    error_response(&ConnectError::InvalidRequest(message))
+}

@@ -1,0 +1,185 @@
+//! Request dispatch: route, read and check the body, call the operation's handler, render
+//! the answer or the error, and record metrics. Handlers live in a file per API.
+
+mod connect;
+mod own;
+mod participant;
+
+use crate::errors::{error_response, Unrouted};
+use crate::routes::{route, Api, Endpoint, Route, RouteError};
+use crate::{cors, App};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use confab_wire::model::{self, Invalid};
+use confab_wire::{ApiError, ConnectError, ParticipantError};
+use http::{HeaderMap, HeaderValue, Method};
+use http_body_util::BodyExt;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What a handler gets: the routed operation, its input as a JSON object (body members plus
+/// URI labels), and the request headers.
+pub struct Call {
+    pub route: Route,
+    pub input: Map<String, Value>,
+    pub headers: HeaderMap,
+}
+
+pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let headers = request.headers().clone();
+    let path = request.uri().path().to_owned();
+    let is_participant_path = strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
+    let (name, mut response) = match answer(&app, request).await {
+        Ok((endpoint, response)) => (endpoint.name(), response),
+        Err(response) => ("Unrouted", response),
+    };
+    let status = response.status().as_u16();
+    let out = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        out.insert("x-amzn-RequestId", v);
+    }
+    if is_participant_path || out.contains_key("Access-Control-Allow-Origin") {
+        cors::decorate(out, &app.config.cors_origin, &headers);
+    }
+    app.metrics.observe(name, status, started.elapsed());
+    if status >= 500 {
+        tracing::warn!(operation = name, status, %request_id, "request failed");
+    } else {
+        tracing::debug!(operation = name, status, %request_id, elapsed_us = started.elapsed().as_micros() as u64, "request");
+    }
+    response
+}
+
+async fn answer(app: &Arc<App>, request: Request) -> Result<(Endpoint, Response), Response> {
+    let Some(path) = strip_base(&app.config.base_path, request.uri().path()) else {
+        return Err(unrouted(RouteError::NotFound, request.uri().path()));
+    };
+    if request.method() == Method::OPTIONS {
+        return Err(cors::preflight(&app.config.cors_origin, request.headers()));
+    }
+    let route = route(request.method(), path).map_err(|e| unrouted(e, path))?;
+    let endpoint = route.endpoint;
+    let response = match endpoint.api() {
+        Api::Own => own::handle(app, route, request).await,
+        api => {
+            let (parts, body) = request.into_parts();
+            match read_input(app, api, &route, body).await {
+                Ok(input) => {
+                    let call = Call { route, input, headers: parts.headers };
+                    match api {
+                        Api::Participant => participant::handle(app, call).await,
+                        _ => connect::handle(app, call).await,
+                    }
+                }
+                Err(response) => response,
+            }
+        }
+    };
+    Ok((endpoint, response))
+}
+
+/// The path below the configured base path, or None when it is not under it.
+fn strip_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
+    let base = base.trim_end_matches('/');
+    let rest = path.strip_prefix(base)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+fn unrouted(error: RouteError, path: &str) -> Response {
+    let e = match error {
+        RouteError::NotFound => Unrouted { code: "UnknownOperationException", status: 404, message: format!("No operation at {path}") },
+        RouteError::MethodNotAllowed => Unrouted { code: "UnknownOperationException", status: 405, message: format!("Method not allowed for {path}") },
+        RouteError::BadLabel => Unrouted { code: "ValidationException", status: 400, message: format!("A path label of {path} is empty or not UTF-8") },
+    };
+    error_response(&e)
+}
+
+/// Reads the body (an empty body is `{}`), adds URI labels, and checks the whole input
+/// against the model. Header-bound tokens are checked by authentication, not here.
+async fn read_input(app: &App, api: Api, route: &Route, body: Body) -> Result<Map<String, Value>, Response> {
+    let bytes = match http_body_util::Limited::new(body, app.config.max_body_bytes).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let message = format!("The request body is larger than {} bytes", app.config.max_body_bytes);
+            return Err(with_status(bad_input(api, route.endpoint, message), 413));
+        }
+    };
+    let mut input = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err(bad_input(api, route.endpoint, "The request body must be a JSON object".into())),
+            Err(e) => return Err(bad_input(api, route.endpoint, format!("The request body is not valid JSON: {e}"))),
+        }
+    };
+    for (name, value) in &route.labels {
+        input.insert((*name).to_owned(), Value::String(value.clone()));
+    }
+    let model_api = if api == Api::Participant { model::Api::Participant } else { model::Api::Connect };
+    let mut checked = input.clone();
+    for token in ["ConnectionToken", "ParticipantToken"] {
+        checked.insert(token.to_owned(), Value::String("-".into()));
+    }
+    let checked = Value::Object(checked);
+    model::validate(model_api, route.endpoint.name(), &checked).map_err(|Invalid { message, .. }| bad_input(api, route.endpoint, message))?;
+    Ok(input)
+}
+
+/// A client error about the input, in the API's own terms: ValidationException for the
+/// participant API; InvalidParameterException where the operation models it, else
+/// InvalidRequestException, for the control plane.
+fn bad_input(api: Api, endpoint: Endpoint, message: String) -> Response {
+    match api {
+        Api::Participant => error_response(&ParticipantError::Validation(message)),
+        _ => {
+            let errors = model::operation_errors(model::Api::Connect, endpoint.name());
+            if errors.iter().any(|e| e == "InvalidParameterException") {
+                error_response(&ConnectError::InvalidParameter(message))
+            } else {
+                error_response(&ConnectError::InvalidRequest(message))
+            }
+        }
+    }
+}
+
+fn with_status(mut response: Response, status: u16) -> Response {
+    if let Ok(s) = http::StatusCode::from_u16(status) {
+        *response.status_mut() = s;
+    }
+    response
+}
+
+/// Renders a handler's result.
+pub(crate) fn respond<T: serde::Serialize, E: ApiError>(result: Result<T, E>) -> Response {
+    match result {
+        Ok(out) => crate::errors::json_body(&out),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// Deserialises a checked input into the operation's input struct.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(input: Map<String, Value>) -> Result<T, String> {
+    serde_json::from_value(Value::Object(input)).map_err(|e| format!("The request does not match the operation's input: {e}"))
+}
+
+/// The websocket base URL for a request: the public URL when configured, else the Host
+/// (with `localhost` answered as `127.0.0.1`, the only plain-ws host chatjs accepts).
+pub(crate) fn ws_base(app: &App, headers: &HeaderMap) -> String {
+    let base = app.config.base_path.trim_end_matches('/');
+    if let Some(public) = &app.config.public_url {
+        let public = public.trim_end_matches('/');
+        let ws = public.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        return format!("{ws}{base}");
+    }
+    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = match host.strip_prefix("localhost") {
+        Some(port) => format!("127.0.0.1{port}"),
+        None => host.to_owned(),
+    };
+    format!("ws://{host}{base}")
+}

@@ -1,0 +1,49 @@
+//! The HTTP and websocket front of confab. One listener serves the participant API
+//! (`/participant/...`), the control plane (`/contact/...`, `/contacts/...`), the websocket
+//! gateway (`/ws`), `/healthz` and `/metrics`, optionally under a base path.
+//!
+//! A request is routed to an [`routes::Endpoint`] (one variant per operation), its JSON is
+//! checked against the service model, and it is handed to the matching `handle_*` function
+//! in `api/participant.rs` or `api/connect.rs`.
+
+pub mod api;
+pub mod config;
+pub mod cors;
+pub mod errors;
+pub mod gateway;
+pub mod metrics;
+pub mod routes;
+
+use confab_ports::ManualClock;
+use confab_service::Service;
+use std::sync::Arc;
+
+pub use config::ServerConfig;
+pub use gateway::Gateway;
+
+/// Everything a request handler may touch.
+pub struct App {
+    pub service: Arc<Service>,
+    pub gateway: Arc<Gateway>,
+    pub metrics: metrics::Metrics,
+    pub config: ServerConfig,
+    /// Present when the server runs on a test clock that `/_confab/clock` moves.
+    pub test_clock: Option<ManualClock>,
+}
+
+impl App {
+    pub fn new(service: Arc<Service>, config: ServerConfig, test_clock: Option<ManualClock>) -> Arc<App> {
+        let gateway = Gateway::new(service.clone(), config.socket_queue);
+        Arc::new(App { service, gateway, metrics: metrics::Metrics::default(), config, test_clock })
+    }
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = axum::Router::new().fallback(api::dispatch).with_state(app);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,106 @@
+//! The operations of confab, one function per API operation, and the rules behind them:
+//! contact lifecycle, participant roles, tokens, idempotency, receipts, timers. Talks to
+//! the world only through the ports, so every rule runs against any backend and a clock
+//! that tests can move.
+
+pub mod config;
+pub mod control;
+mod items;
+mod lifecycle;
+pub use lifecycle::Session;
+pub mod participant;
+pub mod timers;
+pub mod tokens;
+
+use confab_ports::{Bus, Clock, Envelope, EnvelopeKind, Store, StoreError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+pub use config::Config;
+pub use tokens::{Claims, TokenKind, Tokens};
+
+/// Facts about the HTTP request an operation needs (where its websocket URLs point).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// Base of websocket URLs, e.g. `ws://127.0.0.1:8380` or `wss://chat.example.com/prefix`.
+    pub ws_base: String,
+}
+
+/// The ports the service runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Service {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    clock: Arc<dyn Clock>,
+    tokens: Tokens,
+    config: Config,
+    timers_changed: Notify,
+    items_appended: AtomicU64,
+}
+
+impl Service {
+    pub fn new(ports: Ports, config: Config, secret: &[u8]) -> Arc<Service> {
+        Arc::new(Service {
+            store: ports.store,
+            bus: ports.bus,
+            clock: ports.clock,
+            tokens: Tokens::new(secret),
+            config,
+            timers_changed: Notify::new(),
+            items_appended: AtomicU64::new(0),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// Transcript items appended since start (for /metrics).
+    pub fn items_appended(&self) -> u64 {
+        self.items_appended.load(Ordering::Relaxed)
+    }
+
+    /// Tells the timer loop that the schedule may have changed.
+    pub fn wake_timers(&self) {
+        self.timers_changed.notify_one();
+    }
+
+    pub(crate) fn count_items(&self, n: usize) {
+        self.items_appended.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) async fn publish_item(&self, contact_id: &str, seq: u64, json: String) {
+        let kind = EnvelopeKind::Item { seq, json: Arc::from(json) };
+        self.bus.publish(Envelope { contact_id: contact_id.to_owned(), kind }).await;
+    }
+
+    pub(crate) async fn publish_close(&self, contact_id: &str, participant_id: Option<String>, after_seq: u64) {
+        let kind = EnvelopeKind::Close { participant_id, after_seq };
+        self.bus.publish(Envelope { contact_id: contact_id.to_owned(), kind }).await;
+    }
+}
+
+/// Store failures are server faults for both APIs.
+pub(crate) fn internal(e: StoreError) -> String {
+    tracing::error!(error = %e, "store failure");
+    "The service could not complete the request; try again".to_owned()
+}

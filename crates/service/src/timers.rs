@@ -1,0 +1,62 @@
+//! The timer loop: one task fires due durable timers (chat duration, customer connect
+//! deadline), sleeping on the Clock port so tests move time instead of waiting.
+
+use crate::lifecycle::{reason, TIMER_CONNECT, TIMER_EXPIRY};
+use crate::Service;
+use confab_ports::{Batch, Timer};
+use std::sync::Arc;
+
+/// How long the loop sleeps when no timer is set (it is woken earlier when one is).
+const IDLE_MS: i64 = 60_000;
+
+impl Service {
+    /// Runs until the process ends.
+    pub async fn run_timers(self: Arc<Service>) {
+        loop {
+            let now = self.clock.now();
+            match self.store.due_timers(now, 256).await {
+                Ok(due) => {
+                    for timer in due {
+                        if let Err(e) = self.fire(&timer).await {
+                            tracing::warn!(key = %timer.key, error = %e, "timer failed; will retry");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading due timers failed"),
+            }
+            let next = self.store.next_timer().await.ok().flatten().unwrap_or(now + IDLE_MS);
+            let next = next.min(now + IDLE_MS);
+            tokio::select! {
+                () = self.clock.sleep_until(next.max(now + 1)) => {}
+                () = self.timers_changed.notified() => {}
+            }
+        }
+    }
+
+    async fn fire(&self, timer: &Timer) -> Result<(), confab_ports::StoreError> {
+        let contact = self.store.contact(&timer.contact_id).await?;
+        let live = contact.filter(|c| c.is_active());
+        match (timer.kind.as_str(), live) {
+            (TIMER_EXPIRY, Some(contact)) => {
+                self.end_chat(&contact, reason::EXPIRED).await?;
+            }
+            (TIMER_CONNECT, Some(contact)) => {
+                let customer_connected = self
+                    .store
+                    .participants(&contact.id)
+                    .await?
+                    .iter()
+                    .any(|p| p.role == confab_ports::Role::Customer && p.connected_at.is_some());
+                if !customer_connected {
+                    self.end_chat(&contact, reason::OTHER).await?;
+                }
+            }
+            _ => {}
+        }
+        // Whatever happened, this timer is done (end_chat already cancelled it when it ran).
+        let mut batch = Batch::new(timer.contact_id.clone());
+        batch.cancel_timers.push(timer.key.clone());
+        self.store.commit(batch).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,13 @@
+//! Wire types of the two APIs confab speaks: the Amazon Connect Participant Service
+//! (`participant`) and the chat subset of the Amazon Connect API (`connect`). One struct
+//! per operation input and output, the transcript item, the error enums, and the
+//! model-driven validator (`model`). No behaviour lives here.
+
+pub mod connect;
+pub mod error;
+pub mod item;
+pub mod model;
+pub mod participant;
+pub mod time;
+
+pub use error::{ApiError, ConnectError, ParticipantError};
