@@ -72,29 +72,51 @@ pub fn main(args: ServeArgs) -> ExitCode {
 fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut file = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str::<FileConfig>(&text).with_context(|| format!("parsing {}", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .with_context(|| format!("parsing {}", path.display()))?
         }
         None => FileConfig::default(),
     };
-    init_logs(args.log_format.or(file.log_format).unwrap_or(LogFormat::Human));
-    let listen = args.listen.or(file.listen.take()).unwrap_or_else(|| "127.0.0.1:8380".into());
-    let data_dir = args.data_dir.or(file.data_dir.take()).unwrap_or_else(|| PathBuf::from("./confab-data"));
+    init_logs(
+        args.log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Human),
+    );
+    let listen = args
+        .listen
+        .or(file.listen.take())
+        .unwrap_or_else(|| "127.0.0.1:8380".into());
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir.take())
+        .unwrap_or_else(|| PathBuf::from("./confab-data"));
     if let Some(base) = args.base_path {
         file.server.base_path = base;
     }
     if args.public_url.is_some() {
         file.server.public_url = args.public_url;
     }
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let _lock = lock_data_dir(&data_dir)?;
     let secret = secret(&data_dir, file.secret.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(start(listen, data_dir, secret, file, args.test_clock))
 }
 
-async fn start(listen: String, data_dir: PathBuf, secret: Vec<u8>, file: FileConfig, test_clock: bool) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&data_dir.join("confab.db")).map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
+async fn start(
+    listen: String,
+    data_dir: PathBuf,
+    secret: Vec<u8>,
+    file: FileConfig,
+    test_clock: bool,
+) -> anyhow::Result<()> {
+    let store = SqliteStore::open(&data_dir.join("confab.db"))
+        .map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
     let store: Arc<dyn Store> = Arc::new(store);
     let bus = Arc::new(InProcessBus::new());
     let manual = test_clock.then(|| ManualClock::new(SystemClock.now()));
@@ -102,11 +124,21 @@ async fn start(listen: String, data_dir: PathBuf, secret: Vec<u8>, file: FileCon
         Some(m) => Arc::new(m.clone()),
         None => Arc::new(SystemClock),
     };
-    let service = Service::new(Ports { store, bus: bus.clone(), clock }, file.service, &secret);
+    let service = Service::new(
+        Ports {
+            store,
+            bus: bus.clone(),
+            clock,
+        },
+        file.service,
+        &secret,
+    );
     let app = App::new(service.clone(), file.server, manual);
     bus.set_receiver(app.gateway.receiver());
     tokio::spawn(service.clone().run_timers());
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "confab listening");
     println!("confab listening on http://{addr}");
@@ -124,10 +156,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -138,8 +171,11 @@ async fn shutdown_signal() {
 }
 
 fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -168,7 +204,9 @@ fn secret(dir: &Path, configured: Option<&str>) -> anyhow::Result<Vec<u8>> {
     }
     let path = dir.join("secret.key");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return engine.decode(text.trim()).context("secret.key is not base64");
+        return engine
+            .decode(text.trim())
+            .context("secret.key is not base64");
     }
     let key: [u8; 32] = rand::random();
     std::fs::write(&path, engine.encode(key))?;

@@ -32,9 +32,19 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(service: Arc<Service>, config: ServerConfig, test_clock: Option<ManualClock>) -> Arc<App> {
+    pub fn new(
+        service: Arc<Service>,
+        config: ServerConfig,
+        test_clock: Option<ManualClock>,
+    ) -> Arc<App> {
         let gateway = Gateway::new(service.clone(), config.socket_queue);
-        Arc::new(App { service, gateway, metrics: metrics::Metrics::default(), config, test_clock })
+        Arc::new(App {
+            service,
+            gateway,
+            metrics: metrics::Metrics::default(),
+            config,
+            test_clock,
+        })
     }
 }
 
@@ -45,5 +55,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(api::dispatch).with_state(app);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

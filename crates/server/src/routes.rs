@@ -61,8 +61,16 @@ impl Endpoint {
     pub fn api(self) -> Api {
         use Endpoint::*;
         match self {
-            CancelParticipantAuthentication | CompleteAttachmentUpload | CreateParticipantConnection | DescribeView
-            | DisconnectParticipant | GetAttachment | GetAuthenticationUrl | GetTranscript | SendEvent | SendMessage
+            CancelParticipantAuthentication
+            | CompleteAttachmentUpload
+            | CreateParticipantConnection
+            | DescribeView
+            | DisconnectParticipant
+            | GetAttachment
+            | GetAuthenticationUrl
+            | GetTranscript
+            | SendEvent
+            | SendMessage
             | StartAttachmentUpload => Api::Participant,
             WebSocket | Healthz | Metrics | TestClock => Api::Own,
             _ => Api::Connect,
@@ -107,50 +115,69 @@ impl Endpoint {
 pub fn route(method: &http::Method, path: &str) -> Result<Route, RouteError> {
     use Endpoint::*;
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let (endpoint, want, labels): (Endpoint, http::Method, Vec<(&'static str, &str)>) = match segments.as_slice() {
-        ["participant", "cancel-authentication"] => (CancelParticipantAuthentication, http::Method::POST, vec![]),
-        ["participant", "complete-attachment-upload"] => (CompleteAttachmentUpload, http::Method::POST, vec![]),
-        ["participant", "connection"] => (CreateParticipantConnection, http::Method::POST, vec![]),
-        ["participant", "views", token] if !token.is_empty() => (DescribeView, http::Method::GET, vec![("ViewToken", *token)]),
-        ["participant", "disconnect"] => (DisconnectParticipant, http::Method::POST, vec![]),
-        ["participant", "attachment"] => (GetAttachment, http::Method::POST, vec![]),
-        ["participant", "authentication-url"] => (GetAuthenticationUrl, http::Method::POST, vec![]),
-        ["participant", "transcript"] => (GetTranscript, http::Method::POST, vec![]),
-        ["participant", "event"] => (SendEvent, http::Method::POST, vec![]),
-        ["participant", "message"] => (SendMessage, http::Method::POST, vec![]),
-        ["participant", "start-attachment-upload"] => (StartAttachmentUpload, http::Method::POST, vec![]),
-        ["contact", "chat"] => (StartChatContact, http::Method::PUT, vec![]),
-        ["contact", "create-participant"] => (CreateParticipant, http::Method::POST, vec![]),
-        ["contact", "stop"] => (StopContact, http::Method::POST, vec![]),
-        ["contacts", instance, contact] => (DescribeContact, http::Method::GET, vec![("InstanceId", *instance), ("ContactId", *contact)]),
-        ["contact", "start-streaming"] => (StartContactStreaming, http::Method::POST, vec![]),
-        ["contact", "stop-streaming"] => (StopContactStreaming, http::Method::POST, vec![]),
-        ["contact", "persistent-contact-association", instance, contact] => (
-            CreatePersistentContactAssociation,
-            http::Method::POST,
-            vec![("InstanceId", *instance), ("InitialContactId", *contact)],
-        ),
-        ["contact", "participant-role-config", instance, contact] => (
-            UpdateParticipantRoleConfig,
-            http::Method::PUT,
-            vec![("InstanceId", *instance), ("ContactId", *contact)],
-        ),
-        ["chat-integration-event"] => (SendChatIntegrationEvent, http::Method::POST, vec![]),
-        ["contact", "transfer"] => (TransferContact, http::Method::POST, vec![]),
-        ["contact", "outbound-chat"] => (StartOutboundChatContact, http::Method::PUT, vec![]),
-        ["ws"] => (WebSocket, http::Method::GET, vec![]),
-        ["healthz"] => (Healthz, http::Method::GET, vec![]),
-        ["metrics"] => (Metrics, http::Method::GET, vec![]),
-        ["_confab", "clock"] => (TestClock, http::Method::POST, vec![]),
-        _ => return Err(RouteError::NotFound),
-    };
+    let (endpoint, want, labels): (Endpoint, http::Method, Vec<(&'static str, &str)>) =
+        match segments.as_slice() {
+            ["participant", "cancel-authentication"] => {
+                (CancelParticipantAuthentication, http::Method::POST, vec![])
+            }
+            ["participant", "complete-attachment-upload"] => {
+                (CompleteAttachmentUpload, http::Method::POST, vec![])
+            }
+            ["participant", "connection"] => {
+                (CreateParticipantConnection, http::Method::POST, vec![])
+            }
+            ["participant", "views", token] if !token.is_empty() => {
+                (DescribeView, http::Method::GET, vec![("ViewToken", *token)])
+            }
+            ["participant", "disconnect"] => (DisconnectParticipant, http::Method::POST, vec![]),
+            ["participant", "attachment"] => (GetAttachment, http::Method::POST, vec![]),
+            ["participant", "authentication-url"] => {
+                (GetAuthenticationUrl, http::Method::POST, vec![])
+            }
+            ["participant", "transcript"] => (GetTranscript, http::Method::POST, vec![]),
+            ["participant", "event"] => (SendEvent, http::Method::POST, vec![]),
+            ["participant", "message"] => (SendMessage, http::Method::POST, vec![]),
+            ["participant", "start-attachment-upload"] => {
+                (StartAttachmentUpload, http::Method::POST, vec![])
+            }
+            ["contact", "chat"] => (StartChatContact, http::Method::PUT, vec![]),
+            ["contact", "create-participant"] => (CreateParticipant, http::Method::POST, vec![]),
+            ["contact", "stop"] => (StopContact, http::Method::POST, vec![]),
+            ["contacts", instance, contact] => (
+                DescribeContact,
+                http::Method::GET,
+                vec![("InstanceId", *instance), ("ContactId", *contact)],
+            ),
+            ["contact", "start-streaming"] => (StartContactStreaming, http::Method::POST, vec![]),
+            ["contact", "stop-streaming"] => (StopContactStreaming, http::Method::POST, vec![]),
+            ["contact", "persistent-contact-association", instance, contact] => (
+                CreatePersistentContactAssociation,
+                http::Method::POST,
+                vec![("InstanceId", *instance), ("InitialContactId", *contact)],
+            ),
+            ["contact", "participant-role-config", instance, contact] => (
+                UpdateParticipantRoleConfig,
+                http::Method::PUT,
+                vec![("InstanceId", *instance), ("ContactId", *contact)],
+            ),
+            ["chat-integration-event"] => (SendChatIntegrationEvent, http::Method::POST, vec![]),
+            ["contact", "transfer"] => (TransferContact, http::Method::POST, vec![]),
+            ["contact", "outbound-chat"] => (StartOutboundChatContact, http::Method::PUT, vec![]),
+            ["ws"] => (WebSocket, http::Method::GET, vec![]),
+            ["healthz"] => (Healthz, http::Method::GET, vec![]),
+            ["metrics"] => (Metrics, http::Method::GET, vec![]),
+            ["_confab", "clock"] => (TestClock, http::Method::POST, vec![]),
+            _ => return Err(RouteError::NotFound),
+        };
     if *method != want && !(want == http::Method::GET && *method == http::Method::HEAD) {
         return Err(RouteError::MethodNotAllowed);
     }
     let labels = labels
         .into_iter()
         .map(|(name, raw)| {
-            let value = percent_decode_str(raw).decode_utf8().map_err(|_| RouteError::BadLabel)?;
+            let value = percent_decode_str(raw)
+                .decode_utf8()
+                .map_err(|_| RouteError::BadLabel)?;
             if value.is_empty() {
                 return Err(RouteError::BadLabel);
             }
@@ -168,17 +195,40 @@ mod tests {
     fn routes_by_method_and_path() {
         let r = route(&http::Method::POST, "/participant/message").map(|r| r.endpoint);
         assert_eq!(r, Ok(Endpoint::SendMessage));
-        assert_eq!(route(&http::Method::GET, "/participant/message"), Err(RouteError::MethodNotAllowed));
-        assert_eq!(route(&http::Method::POST, "/participant/nope"), Err(RouteError::NotFound));
-        assert_eq!(route(&http::Method::PUT, "/contact/chat").map(|r| r.endpoint), Ok(Endpoint::StartChatContact));
+        assert_eq!(
+            route(&http::Method::GET, "/participant/message"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            route(&http::Method::POST, "/participant/nope"),
+            Err(RouteError::NotFound)
+        );
+        assert_eq!(
+            route(&http::Method::PUT, "/contact/chat").map(|r| r.endpoint),
+            Ok(Endpoint::StartChatContact)
+        );
     }
 
     #[test]
     fn labels_are_decoded_once_and_keep_slashes() {
-        let r = route(&http::Method::GET, "/participant/views/view%2Ftoken%2Bwith%20spaces%26%3F%3D%28%29%21%2A%27");
+        let r = route(
+            &http::Method::GET,
+            "/participant/views/view%2Ftoken%2Bwith%20spaces%26%3F%3D%28%29%21%2A%27",
+        );
         let labels = r.map(|r| r.labels).unwrap_or_default();
-        assert_eq!(labels, vec![("ViewToken", "view/token+with spaces&?=()!*'".to_owned())]);
-        let r = route(&http::Method::GET, "/contacts/inst-1/c%2525").map(|r| r.labels).unwrap_or_default();
-        assert_eq!(r, vec![("InstanceId", "inst-1".to_owned()), ("ContactId", "c%25".to_owned())]);
+        assert_eq!(
+            labels,
+            vec![("ViewToken", "view/token+with spaces&?=()!*'".to_owned())]
+        );
+        let r = route(&http::Method::GET, "/contacts/inst-1/c%2525")
+            .map(|r| r.labels)
+            .unwrap_or_default();
+        assert_eq!(
+            r,
+            vec![
+                ("InstanceId", "inst-1".to_owned()),
+                ("ContactId", "c%25".to_owned())
+            ]
+        );
     }
 }

@@ -11,7 +11,13 @@ pub(crate) fn item_id() -> String {
 }
 
 /// An item sent by a participant (message or event).
-pub(crate) fn from_participant(p: &Participant, kind: &str, content_type: &str, content: Option<String>, at: Millis) -> Item {
+pub(crate) fn from_participant(
+    p: &Participant,
+    kind: &str,
+    content_type: &str,
+    content: Option<String>,
+    at: Millis,
+) -> Item {
     Item {
         absolute_time: Some(iso_millis(at)),
         content,
@@ -68,12 +74,14 @@ impl Service {
     pub(crate) async fn push_committed(&self, contact: &Contact, items: &[Item], seqs: &[u64]) {
         self.count_items(items.len());
         for (item, seq) in items.iter().zip(seqs) {
-            self.publish_item(&contact.id, *seq, pushed_json(item, contact)).await;
+            self.publish_item(&contact.id, *seq, pushed_json(item, contact))
+                .await;
         }
     }
 
     /// Pushes an item that is not kept in the transcript (typing, receipts).
     pub(crate) async fn push_ephemeral(&self, contact: &Contact, item: &Item) {
-        self.publish_item(&contact.id, 0, pushed_json(item, contact)).await;
+        self.publish_item(&contact.id, 0, pushed_json(item, contact))
+            .await;
     }
 }

@@ -89,13 +89,34 @@ impl Service {
     }
 
     pub(crate) async fn publish_item(&self, contact_id: &str, seq: u64, json: String) {
-        let kind = EnvelopeKind::Item { seq, json: Arc::from(json) };
-        self.bus.publish(Envelope { contact_id: contact_id.to_owned(), kind }).await;
+        let kind = EnvelopeKind::Item {
+            seq,
+            json: Arc::from(json),
+        };
+        self.bus
+            .publish(Envelope {
+                contact_id: contact_id.to_owned(),
+                kind,
+            })
+            .await;
     }
 
-    pub(crate) async fn publish_close(&self, contact_id: &str, participant_id: Option<String>, after_seq: u64) {
-        let kind = EnvelopeKind::Close { participant_id, after_seq };
-        self.bus.publish(Envelope { contact_id: contact_id.to_owned(), kind }).await;
+    pub(crate) async fn publish_close(
+        &self,
+        contact_id: &str,
+        participant_id: Option<String>,
+        after_seq: u64,
+    ) {
+        let kind = EnvelopeKind::Close {
+            participant_id,
+            after_seq,
+        };
+        self.bus
+            .publish(Envelope {
+                contact_id: contact_id.to_owned(),
+                kind,
+            })
+            .await;
     }
 }
 

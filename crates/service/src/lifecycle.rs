@@ -37,7 +37,11 @@ pub(crate) const TIMER_CONNECT: &str = "customer-connect";
 impl Service {
     /// Checks a token of `kind` and that its participant and contact are still active;
     /// anything else is the one 403 "Access denied".
-    pub async fn authenticate(&self, kind: TokenKind, token: Option<&str>) -> Result<Session, ParticipantError> {
+    pub async fn authenticate(
+        &self,
+        kind: TokenKind,
+        token: Option<&str>,
+    ) -> Result<Session, ParticipantError> {
         let claims = token
             .and_then(|t| self.tokens.verify(kind, t, self.clock.now()))
             .ok_or_else(ParticipantError::access_denied)?;
@@ -50,11 +54,23 @@ impl Service {
 
     /// Like `authenticate` but for a participant that may have left (idempotent replays).
     pub(crate) async fn session_of(&self, claims: Claims) -> Result<Session, ParticipantError> {
-        let participant = self.store.participant(&claims.participant_id).await.map_err(internal_p)?;
-        let contact = self.store.contact(&claims.contact_id).await.map_err(internal_p)?;
+        let participant = self
+            .store
+            .participant(&claims.participant_id)
+            .await
+            .map_err(internal_p)?;
+        let contact = self
+            .store
+            .contact(&claims.contact_id)
+            .await
+            .map_err(internal_p)?;
         match (participant, contact) {
             (Some(participant), Some(contact)) if participant.contact_id == contact.id => {
-                Ok(Session { claims, participant, contact })
+                Ok(Session {
+                    claims,
+                    participant,
+                    contact,
+                })
             }
             _ => Err(ParticipantError::access_denied()),
         }
@@ -62,7 +78,13 @@ impl Service {
 
     /// Adds the end of a chat to a batch: chat.ended, the contact marked ended, its timers
     /// cancelled.
-    pub(crate) fn add_chat_end(&self, contact: &Contact, why: &str, batch: &mut Batch, items: &mut Vec<Item>) {
+    pub(crate) fn add_chat_end(
+        &self,
+        contact: &Contact,
+        why: &str,
+        batch: &mut Batch,
+        items: &mut Vec<Item>,
+    ) {
         let now = self.clock.now();
         let ended = items::system_event(&contact.id, event::CHAT_ENDED, now);
         batch.items.push(items::to_new(&ended, now));
@@ -71,8 +93,12 @@ impl Service {
         contact.ended_at = Some(now);
         contact.disconnect_reason = Some(why.to_owned());
         batch.contact = Some(contact);
-        batch.cancel_timers.push(timer_key(TIMER_EXPIRY, &batch.contact_id));
-        batch.cancel_timers.push(timer_key(TIMER_CONNECT, &batch.contact_id));
+        batch
+            .cancel_timers
+            .push(timer_key(TIMER_EXPIRY, &batch.contact_id));
+        batch
+            .cancel_timers
+            .push(timer_key(TIMER_CONNECT, &batch.contact_id));
     }
 
     /// Ends a chat that is still active. Returns false when it had already ended.
@@ -84,7 +110,8 @@ impl Service {
         match self.store.commit(batch).await {
             Ok(Committed::Applied { seqs }) => {
                 self.push_committed(contact, &items, &seqs).await;
-                self.publish_close(&contact.id, None, seqs.last().copied().unwrap_or(0)).await;
+                self.publish_close(&contact.id, None, seqs.last().copied().unwrap_or(0))
+                    .await;
                 Ok(true)
             }
             Ok(Committed::Replayed { .. }) | Err(StoreError::CheckFailed(_)) => Ok(false),
@@ -95,22 +122,40 @@ impl Service {
     /// A participant leaves: participant.left for them (and for the agents when the contact
     /// disconnects agents on customer exit); the chat ends when the customer leaves or the
     /// last agent does (there is no disconnect flow to keep it alive).
-    pub(crate) async fn leave(&self, session: &Session, idempotency: Option<(String, String)>) -> Result<Committed, ParticipantError> {
+    pub(crate) async fn leave(
+        &self,
+        session: &Session,
+        idempotency: Option<(String, String)>,
+    ) -> Result<Committed, ParticipantError> {
         let (me, contact) = (&session.participant, &session.contact);
-        let everyone = self.store.participants(&contact.id).await.map_err(internal_p)?;
+        let everyone = self
+            .store
+            .participants(&contact.id)
+            .await
+            .map_err(internal_p)?;
         let active: Vec<&Participant> = everyone.iter().filter(|p| p.is_active()).collect();
         let mut leavers = vec![me.clone()];
         if me.role == Role::Customer && disconnects_agents(contact) {
-            leavers.extend(active.iter().filter(|p| p.role == Role::Agent).map(|p| (*p).clone()));
+            leavers.extend(
+                active
+                    .iter()
+                    .filter(|p| p.role == Role::Agent)
+                    .map(|p| (*p).clone()),
+            );
         }
         let ends = match me.role {
             Role::Customer => true,
-            Role::Agent => !active.iter().any(|p| p.role == Role::Agent && p.id != me.id),
+            Role::Agent => !active
+                .iter()
+                .any(|p| p.role == Role::Agent && p.id != me.id),
             _ => false,
         };
         let now = self.clock.now();
         let mut batch = Batch::new(contact.id.clone());
-        batch.checks = vec![Check::ContactActive, Check::ParticipantActive(me.id.clone())];
+        batch.checks = vec![
+            Check::ContactActive,
+            Check::ParticipantActive(me.id.clone()),
+        ];
         batch.idempotency = idempotency;
         let mut items = Vec::new();
         for mut p in leavers {
@@ -121,7 +166,11 @@ impl Service {
             batch.participants.push(p);
         }
         if ends {
-            let why = if me.role == Role::Customer { reason::CUSTOMER } else { reason::AGENT };
+            let why = if me.role == Role::Customer {
+                reason::CUSTOMER
+            } else {
+                reason::AGENT
+            };
             self.add_chat_end(contact, why, &mut batch, &mut items);
         }
         let leaver_ids: Vec<String> = batch.participants.iter().map(|p| p.id.clone()).collect();

@@ -32,7 +32,8 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let request_id = uuid::Uuid::new_v4().to_string();
     let headers = request.headers().clone();
     let path = request.uri().path().to_owned();
-    let is_participant_path = strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
+    let is_participant_path =
+        strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
     let (name, mut response) = match answer(&app, request).await {
         Ok((endpoint, response)) => (endpoint.name(), response),
         Err(response) => ("Unrouted", response),
@@ -65,11 +66,18 @@ async fn answer(app: &Arc<App>, request: Request) -> Result<(Endpoint, Response)
     let endpoint = route.endpoint;
     let response = match endpoint.api() {
         Api::Own => own::handle(app, route, request).await,
+        Api::Participant if !has_bearer(request.headers()) => {
+            crate::errors::error_response(&ParticipantError::access_denied())
+        }
         api => {
             let (parts, body) = request.into_parts();
             match read_input(app, api, &route, body).await {
                 Ok(input) => {
-                    let call = Call { route, input, headers: parts.headers };
+                    let call = Call {
+                        route,
+                        input,
+                        headers: parts.headers,
+                    };
                     match api {
                         Api::Participant => participant::handle(app, call).await,
                         _ => connect::handle(app, call).await,
@@ -82,6 +90,11 @@ async fn answer(app: &Arc<App>, request: Request) -> Result<(Endpoint, Response)
     Ok((endpoint, response))
 }
 
+/// The participant API authenticates by `X-Amz-Bearer` before anything else.
+fn has_bearer(headers: &HeaderMap) -> bool {
+    headers.get("x-amz-bearer").is_some_and(|v| !v.is_empty())
+}
+
 /// The path below the configured base path, or None when it is not under it.
 fn strip_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
     let base = base.trim_end_matches('/');
@@ -91,20 +104,43 @@ fn strip_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
 
 fn unrouted(error: RouteError, path: &str) -> Response {
     let e = match error {
-        RouteError::NotFound => Unrouted { code: "UnknownOperationException", status: 404, message: format!("No operation at {path}") },
-        RouteError::MethodNotAllowed => Unrouted { code: "UnknownOperationException", status: 405, message: format!("Method not allowed for {path}") },
-        RouteError::BadLabel => Unrouted { code: "ValidationException", status: 400, message: format!("A path label of {path} is empty or not UTF-8") },
+        RouteError::NotFound => Unrouted {
+            code: "UnknownOperationException",
+            status: 404,
+            message: format!("No operation at {path}"),
+        },
+        RouteError::MethodNotAllowed => Unrouted {
+            code: "UnknownOperationException",
+            status: 405,
+            message: format!("Method not allowed for {path}"),
+        },
+        RouteError::BadLabel => Unrouted {
+            code: "ValidationException",
+            status: 400,
+            message: format!("A path label of {path} is empty or not UTF-8"),
+        },
     };
     error_response(&e)
 }
 
 /// Reads the body (an empty body is `{}`), adds URI labels, and checks the whole input
 /// against the model. Header-bound tokens are checked by authentication, not here.
-async fn read_input(app: &App, api: Api, route: &Route, body: Body) -> Result<Map<String, Value>, Response> {
-    let bytes = match http_body_util::Limited::new(body, app.config.max_body_bytes).collect().await {
+async fn read_input(
+    app: &App,
+    api: Api,
+    route: &Route,
+    body: Body,
+) -> Result<Map<String, Value>, Response> {
+    let bytes = match http_body_util::Limited::new(body, app.config.max_body_bytes)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            let message = format!("The request body is larger than {} bytes", app.config.max_body_bytes);
+            let message = format!(
+                "The request body is larger than {} bytes",
+                app.config.max_body_bytes
+            );
             return Err(with_status(bad_input(api, route.endpoint, message), 413));
         }
     };
@@ -113,20 +149,37 @@ async fn read_input(app: &App, api: Api, route: &Route, body: Body) -> Result<Ma
     } else {
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(bad_input(api, route.endpoint, "The request body must be a JSON object".into())),
-            Err(e) => return Err(bad_input(api, route.endpoint, format!("The request body is not valid JSON: {e}"))),
+            Ok(_) => {
+                return Err(bad_input(
+                    api,
+                    route.endpoint,
+                    "The request body must be a JSON object".into(),
+                ))
+            }
+            Err(e) => {
+                return Err(bad_input(
+                    api,
+                    route.endpoint,
+                    format!("The request body is not valid JSON: {e}"),
+                ))
+            }
         }
     };
     for (name, value) in &route.labels {
         input.insert((*name).to_owned(), Value::String(value.clone()));
     }
-    let model_api = if api == Api::Participant { model::Api::Participant } else { model::Api::Connect };
+    let model_api = if api == Api::Participant {
+        model::Api::Participant
+    } else {
+        model::Api::Connect
+    };
     let mut checked = input.clone();
     for token in ["ConnectionToken", "ParticipantToken"] {
         checked.insert(token.to_owned(), Value::String("-".into()));
     }
     let checked = Value::Object(checked);
-    model::validate(model_api, route.endpoint.name(), &checked).map_err(|Invalid { message, .. }| bad_input(api, route.endpoint, message))?;
+    model::validate(model_api, route.endpoint.name(), &checked)
+        .map_err(|Invalid { message, .. }| bad_input(api, route.endpoint, message))?;
     Ok(input)
 }
 
@@ -163,8 +216,11 @@ pub(crate) fn respond<T: serde::Serialize, E: ApiError>(result: Result<T, E>) ->
 }
 
 /// Deserialises a checked input into the operation's input struct.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(input: Map<String, Value>) -> Result<T, String> {
-    serde_json::from_value(Value::Object(input)).map_err(|e| format!("The request does not match the operation's input: {e}"))
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    input: Map<String, Value>,
+) -> Result<T, String> {
+    serde_json::from_value(Value::Object(input))
+        .map_err(|e| format!("The request does not match the operation's input: {e}"))
 }
 
 /// The websocket base URL for a request: the public URL when configured, else the Host
@@ -173,10 +229,15 @@ pub(crate) fn ws_base(app: &App, headers: &HeaderMap) -> String {
     let base = app.config.base_path.trim_end_matches('/');
     if let Some(public) = &app.config.public_url {
         let public = public.trim_end_matches('/');
-        let ws = public.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
+        let ws = public
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
         return format!("{ws}{base}");
     }
-    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     let host = match host.strip_prefix("localhost") {
         Some(port) => format!("127.0.0.1{port}"),
         None => host.to_owned(),

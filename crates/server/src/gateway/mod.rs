@@ -10,8 +10,8 @@ mod socket;
 pub use socket::close_codes;
 
 use confab_ports::{Envelope, EnvelopeKind, ItemQuery, Locate, Receiver};
-use confab_service::Session;
 use confab_service::Service;
+use confab_service::Session;
 use parking_lot::Mutex;
 use room::{Room, SocketState};
 use std::collections::HashMap;
@@ -71,9 +71,15 @@ impl Gateway {
     pub async fn admit(&self, session: &Session) -> Result<Admission, String> {
         let max = self.service.config().max_sockets_per_participant;
         let pid = &session.participant.id;
-        let open = self.shard(&session.contact.id).lock().get(&session.contact.id).map_or(0, |r| r.sockets_of(pid));
+        let open = self
+            .shard(&session.contact.id)
+            .lock()
+            .get(&session.contact.id)
+            .map_or(0, |r| r.sockets_of(pid));
         if open >= max {
-            return Err(format!("A participant may hold at most {max} open websockets"));
+            return Err(format!(
+                "A participant may hold at most {max} open websockets"
+            ));
         }
         Ok(Admission {
             contact_id: session.contact.id.clone(),
@@ -89,8 +95,22 @@ impl Gateway {
 
     /// Registers a socket in its room (created with the store's newest sequence number as
     /// the point delivery starts from).
-    async fn register(&self, admission: &Admission) -> (u64, tokio::sync::mpsc::Receiver<room::Outbound>, Arc<SocketState>) {
-        let base = self.service.store().locate(&admission.contact_id, Locate::Last).await.ok().flatten().unwrap_or(0);
+    async fn register(
+        &self,
+        admission: &Admission,
+    ) -> (
+        u64,
+        tokio::sync::mpsc::Receiver<room::Outbound>,
+        Arc<SocketState>,
+    ) {
+        let base = self
+            .service
+            .store()
+            .locate(&admission.contact_id, Locate::Last)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0);
         let id = self.next_socket.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = tokio::sync::mpsc::channel(self.queue);
         let state = Arc::new(SocketState::default());
@@ -116,10 +136,15 @@ impl Gateway {
     fn on_envelope(self: &Arc<Self>, envelope: Envelope) {
         let needs_fill = {
             let mut shard = self.shard(&envelope.contact_id).lock();
-            let Some(room) = shard.get_mut(&envelope.contact_id) else { return };
+            let Some(room) = shard.get_mut(&envelope.contact_id) else {
+                return;
+            };
             match envelope.kind {
                 EnvelopeKind::Item { seq, json } => room.item(seq, &json),
-                EnvelopeKind::Close { participant_id, after_seq } => room.close(participant_id, after_seq),
+                EnvelopeKind::Close {
+                    participant_id,
+                    after_seq,
+                } => room.close(participant_id, after_seq),
             }
         };
         if needs_fill {
@@ -130,25 +155,47 @@ impl Gateway {
 
     /// Fills a gap from the store after a short wait; if the store lacks the items too, the
     /// room skips ahead rather than stall.
-    fn fill_gap(self: Arc<Self>, contact_id: String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    fn fill_gap(
+        self: Arc<Self>,
+        contact_id: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         Box::pin(async move { self.fill_gap_now(contact_id).await })
     }
 
     async fn fill_gap_now(self: Arc<Self>, contact_id: String) {
         tokio::time::sleep(GAP_WAIT).await;
-        let Some((from, to, initial)) = self.shard(&contact_id).lock().get(&contact_id).and_then(Room::gap) else { return };
+        let Some((from, to, initial)) = self
+            .shard(&contact_id)
+            .lock()
+            .get(&contact_id)
+            .and_then(Room::gap)
+        else {
+            return;
+        };
         let limit = usize::try_from(to - from + 1).unwrap_or(usize::MAX);
-        let query = ItemQuery { contact_id: contact_id.clone(), from, ascending: true, limit };
+        let query = ItemQuery {
+            contact_id: contact_id.clone(),
+            from,
+            ascending: true,
+            limit,
+        };
         let items = self.service.store().items(query).await.unwrap_or_default();
         let mut shard = self.shard(&contact_id).lock();
-        let Some(room) = shard.get_mut(&contact_id) else { return };
+        let Some(room) = shard.get_mut(&contact_id) else {
+            return;
+        };
         for item in items {
             if let Some(json) = frames::pushed_from_stored(&item.json, &initial, &contact_id) {
                 room.item(item.seq, &json);
             }
         }
         if room.gap().is_some_and(|(gap_from, _, _)| gap_from == from) {
-            tracing::warn!(contact_id, from, to, "items missing from the store; skipping ahead");
+            tracing::warn!(
+                contact_id,
+                from,
+                to,
+                "items missing from the store; skipping ahead"
+            );
             room.skip_to(to);
         }
         if room.fill_done() {

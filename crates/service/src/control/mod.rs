@@ -15,7 +15,15 @@ pub(crate) fn internal_c(e: StoreError) -> ConnectError {
 
 /// A contact of this instance (ResourceNotFoundException otherwise, as AWS answers for a
 /// contact id it does not know in that instance).
-pub(crate) async fn find_contact(service: &crate::Service, instance_id: &str, contact_id: &str) -> Result<Option<Contact>, ConnectError> {
-    let contact = service.store.contact(contact_id).await.map_err(internal_c)?;
+pub(crate) async fn find_contact(
+    service: &crate::Service,
+    instance_id: &str,
+    contact_id: &str,
+) -> Result<Option<Contact>, ConnectError> {
+    let contact = service
+        .store
+        .contact(contact_id)
+        .await
+        .map_err(internal_c)?;
     Ok(contact.filter(|c| c.instance_id == instance_id))
 }

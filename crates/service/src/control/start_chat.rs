@@ -14,9 +14,16 @@ use serde_json::{json, Map, Value};
 const ATTRIBUTES_MAX_BYTES: usize = 32_768;
 
 impl Service {
-    pub async fn start_chat_contact(&self, ctx: &RequestContext, input: StartChatContactInput) -> Result<StartChatContactOutput, ConnectError> {
+    pub async fn start_chat_contact(
+        &self,
+        ctx: &RequestContext,
+        input: StartChatContactInput,
+    ) -> Result<StartChatContactOutput, ConnectError> {
         refuse_later_features(&input)?;
-        check_content_types(input.supported_messaging_content_types.as_deref(), input.segment_attributes.as_ref())?;
+        check_content_types(
+            input.supported_messaging_content_types.as_deref(),
+            input.segment_attributes.as_ref(),
+        )?;
         check_attributes(input.attributes.as_ref())?;
         self.check_initial_message(&input)?;
         let key = input
@@ -29,7 +36,9 @@ impl Service {
         }
         let attributes = self.related_attributes(&input).await?;
         let now = self.clock.now();
-        let minutes = input.chat_duration_in_minutes.unwrap_or(self.config.default_chat_minutes);
+        let minutes = input
+            .chat_duration_in_minutes
+            .unwrap_or(self.config.default_chat_minutes);
         let contact_id = uuid::Uuid::new_v4().to_string();
         let contact = Contact {
             id: contact_id.clone(),
@@ -50,7 +59,9 @@ impl Service {
             connected_at: None,
             left_at: None,
         };
-        let participant_token = self.tokens.mint(TokenKind::Participant, &participant_claims(&customer));
+        let participant_token = self
+            .tokens
+            .mint(TokenKind::Participant, &participant_claims(&customer));
         let mut out = StartChatContactOutput {
             contact_id: contact_id.clone(),
             participant_id: customer.id.clone(),
@@ -61,17 +72,35 @@ impl Service {
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&out).unwrap_or_default()));
         let mut new_items = vec![items::event(&customer, event::PARTICIPANT_JOINED, now)];
         if let Some(m) = &input.initial_message {
-            new_items.push(items::message(&customer, &m.content_type, m.content.clone(), now));
+            new_items.push(items::message(
+                &customer,
+                &m.content_type,
+                m.content.clone(),
+                now,
+            ));
         }
         batch.items = new_items.iter().map(|i| items::to_new(i, now)).collect();
-        batch.set_timers.push(Timer { key: timer_key(TIMER_EXPIRY, &contact_id), contact_id: contact_id.clone(), due: contact.expires_at, kind: TIMER_EXPIRY.into() });
-        let connect_now = input.connection_types.as_ref().is_some_and(|t| !t.is_empty());
+        batch.set_timers.push(Timer {
+            key: timer_key(TIMER_EXPIRY, &contact_id),
+            contact_id: contact_id.clone(),
+            due: contact.expires_at,
+            kind: TIMER_EXPIRY.into(),
+        });
+        let connect_now = input
+            .connection_types
+            .as_ref()
+            .is_some_and(|t| !t.is_empty());
         let mut customer = customer;
         if connect_now {
             customer.connected_at = Some(now);
         } else if self.config.customer_connect_secs > 0 {
             let due = now + self.config.customer_connect_secs * 1000;
-            batch.set_timers.push(Timer { key: timer_key(TIMER_CONNECT, &contact_id), contact_id: contact_id.clone(), due, kind: TIMER_CONNECT.into() });
+            batch.set_timers.push(Timer {
+                key: timer_key(TIMER_CONNECT, &contact_id),
+                contact_id: contact_id.clone(),
+                due,
+                kind: TIMER_CONNECT.into(),
+            });
         }
         batch.participants.push(customer.clone());
         batch.contact = Some(contact.clone());
@@ -80,7 +109,9 @@ impl Service {
                 self.wake_timers();
                 self.push_committed(&contact, &new_items, &seqs).await;
             }
-            Committed::Replayed { response } => return self.replay_start(ctx, response, &input).await,
+            Committed::Replayed { response } => {
+                return self.replay_start(ctx, response, &input).await
+            }
         }
         self.add_connection(ctx, &mut out, &customer, input.connection_types.as_deref());
         Ok(out)
@@ -88,10 +119,22 @@ impl Service {
 
     /// The initial message follows the rules of SendMessage for the customer.
     fn check_initial_message(&self, input: &StartChatContactInput) -> Result<(), ConnectError> {
-        let Some(m) = &input.initial_message else { return Ok(()) };
-        let enabled = input.supported_messaging_content_types.as_deref().unwrap_or_default();
-        let allowed = [message::PLAIN, message::MARKDOWN, message::JSON, message::INTERACTIVE_RESPONSE];
-        if !allowed.contains(&m.content_type.as_str()) || (m.content_type != message::PLAIN && !enabled.contains(&m.content_type)) {
+        let Some(m) = &input.initial_message else {
+            return Ok(());
+        };
+        let enabled = input
+            .supported_messaging_content_types
+            .as_deref()
+            .unwrap_or_default();
+        let allowed = [
+            message::PLAIN,
+            message::MARKDOWN,
+            message::JSON,
+            message::INTERACTIVE_RESPONSE,
+        ];
+        if !allowed.contains(&m.content_type.as_str())
+            || (m.content_type != message::PLAIN && !enabled.contains(&m.content_type))
+        {
             return Err(ConnectError::InvalidRequest(format!(
                 "InitialMessage.ContentType '{}' is not enabled for this chat (see SupportedMessagingContentTypes)",
                 m.content_type
@@ -116,10 +159,24 @@ impl Service {
 
     /// A ClientToken replay answers with the original contact; connection details again
     /// while the chat is active, none once it has ended (as the model documents).
-    async fn replay_start(&self, ctx: &RequestContext, recorded: String, input: &StartChatContactInput) -> Result<StartChatContactOutput, ConnectError> {
-        let mut out: StartChatContactOutput = serde_json::from_str(&recorded).map_err(|e| ConnectError::InternalService(e.to_string()))?;
-        let customer = self.store.participant(&out.participant_id).await.map_err(internal_c)?;
-        let contact = self.store.contact(&out.contact_id).await.map_err(internal_c)?;
+    async fn replay_start(
+        &self,
+        ctx: &RequestContext,
+        recorded: String,
+        input: &StartChatContactInput,
+    ) -> Result<StartChatContactOutput, ConnectError> {
+        let mut out: StartChatContactOutput = serde_json::from_str(&recorded)
+            .map_err(|e| ConnectError::InternalService(e.to_string()))?;
+        let customer = self
+            .store
+            .participant(&out.participant_id)
+            .await
+            .map_err(internal_c)?;
+        let contact = self
+            .store
+            .contact(&out.contact_id)
+            .await
+            .map_err(internal_c)?;
         if let (Some(customer), Some(contact)) = (customer, contact) {
             if contact.is_active() && customer.is_active() {
                 self.add_connection(ctx, &mut out, &customer, input.connection_types.as_deref());
@@ -128,19 +185,33 @@ impl Service {
         Ok(out)
     }
 
-    fn add_connection(&self, ctx: &RequestContext, out: &mut StartChatContactOutput, customer: &Participant, types: Option<&[String]>) {
+    fn add_connection(
+        &self,
+        ctx: &RequestContext,
+        out: &mut StartChatContactOutput,
+        customer: &Participant,
+        types: Option<&[String]>,
+    ) {
         let wants = |t: &str| types.is_some_and(|types| types.iter().any(|x| x == t));
         out.websocket = wants("WEBSOCKET").then(|| self.websocket_for(ctx, customer));
-        out.connection_credentials = wants("CONNECTION_CREDENTIALS").then(|| self.credentials_for(customer));
+        out.connection_credentials =
+            wants("CONNECTION_CREDENTIALS").then(|| self.credentials_for(customer));
     }
 
     /// RelatedContactId copies the related contact's attributes (the new ones win).
-    async fn related_attributes(&self, input: &StartChatContactInput) -> Result<Map<String, Value>, ConnectError> {
+    async fn related_attributes(
+        &self,
+        input: &StartChatContactInput,
+    ) -> Result<Map<String, Value>, ConnectError> {
         let mut attributes = Map::new();
         if let Some(related) = &input.related_contact_id {
             let contact = super::find_contact(self, &input.instance_id, related)
                 .await?
-                .ok_or_else(|| ConnectError::ResourceNotFound(format!("RelatedContactId '{related}' does not exist in this instance")))?;
+                .ok_or_else(|| {
+                    ConnectError::ResourceNotFound(format!(
+                        "RelatedContactId '{related}' does not exist in this instance"
+                    ))
+                })?;
             if let Some(old) = contact.details["Attributes"].as_object() {
                 attributes.extend(old.clone());
             }
@@ -151,24 +222,37 @@ impl Service {
 }
 
 pub(crate) fn participant_claims(p: &Participant) -> Claims {
-    Claims { contact_id: p.contact_id.clone(), participant_id: p.id.clone(), issued: p.created_at, expires: 0, extra: String::new() }
+    Claims {
+        contact_id: p.contact_id.clone(),
+        participant_id: p.id.clone(),
+        issued: p.created_at,
+        expires: 0,
+        extra: String::new(),
+    }
 }
 
 /// Persistent chat and message streaming arrive with a later release: say so instead of
 /// silently ignoring them.
 fn refuse_later_features(input: &StartChatContactInput) -> Result<(), ConnectError> {
     if input.persistent_chat.is_some() {
-        return Err(ConnectError::InvalidRequest("PersistentChat is not supported by this server yet".into()));
+        return Err(ConnectError::InvalidRequest(
+            "PersistentChat is not supported by this server yet".into(),
+        ));
     }
     if input.chat_streaming_configuration.is_some() {
-        return Err(ConnectError::InvalidRequest("ChatStreamingConfiguration is not supported by this server yet".into()));
+        return Err(ConnectError::InvalidRequest(
+            "ChatStreamingConfiguration is not supported by this server yet".into(),
+        ));
     }
     Ok(())
 }
 
 /// SupportedMessagingContentTypes must include text/plain and contain only known types; the
 /// Guide subtype needs both interactive types (SPEC §5.1).
-fn check_content_types(types: Option<&[String]>, segments: Option<&Map<String, Value>>) -> Result<(), ConnectError> {
+fn check_content_types(
+    types: Option<&[String]>,
+    segments: Option<&Map<String, Value>>,
+) -> Result<(), ConnectError> {
     let types = types.unwrap_or_default();
     if let Some(bad) = types.iter().find(|t| !message::ALL.contains(&t.as_str())) {
         return Err(ConnectError::InvalidRequest(format!(
@@ -177,10 +261,17 @@ fn check_content_types(types: Option<&[String]>, segments: Option<&Map<String, V
         )));
     }
     if !types.is_empty() && !types.iter().any(|t| t == message::PLAIN) {
-        return Err(ConnectError::InvalidRequest("SupportedMessagingContentTypes must include text/plain".into()));
+        return Err(ConnectError::InvalidRequest(
+            "SupportedMessagingContentTypes must include text/plain".into(),
+        ));
     }
-    let guide = segments.and_then(|s| s.get("connect:Subtype")).and_then(|v| v["ValueString"].as_str()) == Some("connect:Guide");
-    let interactive = [message::INTERACTIVE, message::INTERACTIVE_RESPONSE].iter().all(|t| types.iter().any(|x| x == t));
+    let guide = segments
+        .and_then(|s| s.get("connect:Subtype"))
+        .and_then(|v| v["ValueString"].as_str())
+        == Some("connect:Guide");
+    let interactive = [message::INTERACTIVE, message::INTERACTIVE_RESPONSE]
+        .iter()
+        .all(|t| types.iter().any(|x| x == t));
     if guide && !interactive {
         return Err(ConnectError::InvalidRequest(
             "The connect:Guide subtype requires both interactive content types in SupportedMessagingContentTypes".into(),
@@ -191,31 +282,65 @@ fn check_content_types(types: Option<&[String]>, segments: Option<&Map<String, V
 
 /// Attributes: keys of letters, digits, '-' and '_'; at most 32,768 UTF-8 bytes in all.
 fn check_attributes(attributes: Option<&Map<String, Value>>) -> Result<(), ConnectError> {
-    let Some(attributes) = attributes else { return Ok(()) };
-    if let Some(key) = attributes.keys().find(|k| !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
-        return Err(ConnectError::InvalidParameter(format!("Attribute key '{key}' may contain only letters, digits, '-' and '_'")));
+    let Some(attributes) = attributes else {
+        return Ok(());
+    };
+    if let Some(key) = attributes.keys().find(|k| {
+        !k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }) {
+        return Err(ConnectError::InvalidParameter(format!(
+            "Attribute key '{key}' may contain only letters, digits, '-' and '_'"
+        )));
     }
-    let bytes: usize = attributes.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
+    let bytes: usize = attributes
+        .iter()
+        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+        .sum();
     if bytes > ATTRIBUTES_MAX_BYTES {
-        return Err(ConnectError::InvalidParameter(format!("Attributes total {bytes} bytes; the limit is {ATTRIBUTES_MAX_BYTES}")));
+        return Err(ConnectError::InvalidParameter(format!(
+            "Attributes total {bytes} bytes; the limit is {ATTRIBUTES_MAX_BYTES}"
+        )));
     }
     Ok(())
 }
 
 /// What the contact keeps of the request, for DescribeContact and later rules.
-fn details_of(input: &StartChatContactInput, attributes: Map<String, Value>, minutes: i64) -> Value {
+fn details_of(
+    input: &StartChatContactInput,
+    attributes: Map<String, Value>,
+    minutes: i64,
+) -> Value {
     let mut details = json!({
         "ContactFlowId": input.contact_flow_id,
         "Attributes": attributes,
         "ChatDurationInMinutes": minutes,
     });
     let optional = [
-        ("SupportedMessagingContentTypes", input.supported_messaging_content_types.as_ref().map(|v| json!(v))),
-        ("SegmentAttributes", input.segment_attributes.as_ref().map(|v| json!(v))),
+        (
+            "SupportedMessagingContentTypes",
+            input
+                .supported_messaging_content_types
+                .as_ref()
+                .map(|v| json!(v)),
+        ),
+        (
+            "SegmentAttributes",
+            input.segment_attributes.as_ref().map(|v| json!(v)),
+        ),
         ("CustomerId", input.customer_id.as_ref().map(|v| json!(v))),
-        ("RelatedContactId", input.related_contact_id.as_ref().map(|v| json!(v))),
-        ("DisconnectOnCustomerExit", input.disconnect_on_customer_exit.as_ref().map(|v| json!(v))),
-        ("ParticipantConfiguration", input.participant_configuration.clone()),
+        (
+            "RelatedContactId",
+            input.related_contact_id.as_ref().map(|v| json!(v)),
+        ),
+        (
+            "DisconnectOnCustomerExit",
+            input.disconnect_on_customer_exit.as_ref().map(|v| json!(v)),
+        ),
+        (
+            "ParticipantConfiguration",
+            input.participant_configuration.clone(),
+        ),
     ];
     for (name, value) in optional {
         if let Some(value) = value {

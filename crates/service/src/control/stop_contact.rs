@@ -13,9 +13,16 @@ impl Service {
     pub async fn stop_contact(&self, input: StopContactInput) -> Result<Empty, ConnectError> {
         let contact = find_contact(self, &input.instance_id, &input.contact_id)
             .await?
-            .ok_or_else(|| ConnectError::ContactNotFound(format!("Contact '{}' does not exist", input.contact_id)))?;
+            .ok_or_else(|| {
+                ConnectError::ContactNotFound(format!(
+                    "Contact '{}' does not exist",
+                    input.contact_id
+                ))
+            })?;
         if contact.is_active() {
-            self.end_chat(&contact, reason::API).await.map_err(internal_c)?;
+            self.end_chat(&contact, reason::API)
+                .await
+                .map_err(internal_c)?;
         }
         Ok(Empty {})
     }

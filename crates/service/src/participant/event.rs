@@ -6,7 +6,9 @@ use crate::lifecycle::{internal_p, Session};
 use crate::tokens::TokenKind;
 use crate::{items, Service};
 use confab_ports::{Batch, Check, Locate, Receipt, StoreError};
-use confab_wire::item::{event, Item, MessageMetadata, Receipt as WireReceipt, TYPE_MESSAGE_METADATA};
+use confab_wire::item::{
+    event, Item, MessageMetadata, Receipt as WireReceipt, TYPE_MESSAGE_METADATA,
+};
 use confab_wire::participant::{SendEventInput, SentItem};
 use confab_wire::time::iso_millis;
 use confab_wire::ParticipantError;
@@ -18,8 +20,14 @@ enum ReceiptKind {
 }
 
 impl Service {
-    pub async fn send_event(&self, connection_token: Option<&str>, input: SendEventInput) -> Result<SentItem, ParticipantError> {
-        let session = self.authenticate(TokenKind::Connection, connection_token).await?;
+    pub async fn send_event(
+        &self,
+        connection_token: Option<&str>,
+        input: SendEventInput,
+    ) -> Result<SentItem, ParticipantError> {
+        let session = self
+            .authenticate(TokenKind::Connection, connection_token)
+            .await?;
         let now = self.clock.now();
         let p = &session.participant;
         match input.content_type.as_str() {
@@ -39,7 +47,12 @@ impl Service {
             // Listed by chatjs as sendable (UNCERTAIN in SPEC §2.3); kept in the transcript
             // as GetTranscript's documentation says.
             event::PARTICIPANT_INVITED => {
-                let key = idempotency_key("SendEvent", &p.id, input.client_token.as_deref(), &[&input.content_type, input.content.as_deref().unwrap_or("")]);
+                let key = idempotency_key(
+                    "SendEvent",
+                    &p.id,
+                    input.client_token.as_deref(),
+                    &[&input.content_type, input.content.as_deref().unwrap_or("")],
+                );
                 if let Some(answer) = self.replayed(key.as_deref()).await? {
                     return Ok(answer);
                 }
@@ -60,17 +73,34 @@ impl Service {
 
     /// Records a receipt on the message (idempotent per message, reader and kind: the first
     /// timestamp stays) and pushes it as a MESSAGEMETADATA item.
-    async fn receipt(&self, session: &Session, kind: ReceiptKind, input: SendEventInput) -> Result<SentItem, ParticipantError> {
+    async fn receipt(
+        &self,
+        session: &Session,
+        kind: ReceiptKind,
+        input: SendEventInput,
+    ) -> Result<SentItem, ParticipantError> {
         let message_id = receipt_message_id(input.content.as_deref())?;
         let (p, contact) = (&session.participant, &session.contact);
-        let active = self.store.participants(&contact.id).await.map_err(internal_p)?;
+        let active = self
+            .store
+            .participants(&contact.id)
+            .await
+            .map_err(internal_p)?;
         if active.iter().filter(|p| p.is_active()).count() > 2 {
             return Err(ParticipantError::Conflict(
                 "Message receipts are not supported when there are more than two active participants in the chat".into(),
             ));
         }
-        if self.store.locate(&contact.id, Locate::ItemId(message_id.clone())).await.map_err(internal_p)?.is_none() {
-            return Err(ParticipantError::validation(format!("No message with Id '{message_id}' in this chat")));
+        if self
+            .store
+            .locate(&contact.id, Locate::ItemId(message_id.clone()))
+            .await
+            .map_err(internal_p)?
+            .is_none()
+        {
+            return Err(ParticipantError::validation(format!(
+                "No message with Id '{message_id}' in this chat"
+            )));
         }
         let now = self.clock.now();
         let stamp = Some(now);
@@ -104,14 +134,29 @@ fn sent(item: &Item) -> SentItem {
 
 /// A receipt's Content is `{"messageId":"<item id>"}`.
 fn receipt_message_id(content: Option<&str>) -> Result<String, ParticipantError> {
-    let invalid = || ParticipantError::validation(r#"A receipt's Content must be JSON of the form {"messageId":"<Id of the message>"}"#);
-    let value: serde_json::Value = serde_json::from_str(content.ok_or_else(invalid)?).map_err(|_| invalid())?;
-    value["messageId"].as_str().filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(invalid)
+    let invalid = || {
+        ParticipantError::validation(
+            r#"A receipt's Content must be JSON of the form {"messageId":"<Id of the message>"}"#,
+        )
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(content.ok_or_else(invalid)?).map_err(|_| invalid())?;
+    value["messageId"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(invalid)
 }
 
 /// What the websocket carries for a receipt: one receipt per item, the reader as recipient
 /// (chatjs reads only `Receipts[0]` and hides receipts addressed to itself).
-fn metadata_item(reader: &str, contact_id: &str, message_id: String, kind: ReceiptKind, at: i64) -> Item {
+fn metadata_item(
+    reader: &str,
+    contact_id: &str,
+    message_id: String,
+    kind: ReceiptKind,
+    at: i64,
+) -> Item {
     let stamp = Some(iso_millis(at));
     let receipt = WireReceipt {
         delivered_timestamp: stamp.clone().filter(|_| kind == ReceiptKind::Delivered),
@@ -120,6 +165,9 @@ fn metadata_item(reader: &str, contact_id: &str, message_id: String, kind: Recei
     };
     let mut item = items::system_event(contact_id, event::MESSAGE_METADATA, at);
     item.kind = Some(TYPE_MESSAGE_METADATA.to_owned());
-    item.message_metadata = Some(MessageMetadata { message_id, receipts: vec![receipt] });
+    item.message_metadata = Some(MessageMetadata {
+        message_id,
+        receipts: vec![receipt],
+    });
     item
 }

@@ -11,8 +11,14 @@ use confab_wire::participant::{SendMessageInput, SentItem};
 use confab_wire::ParticipantError;
 
 impl Service {
-    pub async fn send_message(&self, connection_token: Option<&str>, input: SendMessageInput) -> Result<SentItem, ParticipantError> {
-        let session = self.authenticate(TokenKind::Connection, connection_token).await?;
+    pub async fn send_message(
+        &self,
+        connection_token: Option<&str>,
+        input: SendMessageInput,
+    ) -> Result<SentItem, ParticipantError> {
+        let session = self
+            .authenticate(TokenKind::Connection, connection_token)
+            .await?;
         self.check_message_type(&session, &input.content_type)?;
         if input.content.len() > self.config.max_message_bytes {
             return Err(ParticipantError::validation(format!(
@@ -22,7 +28,12 @@ impl Service {
             )));
         }
         let p = &session.participant;
-        let key = idempotency_key("SendMessage", &p.id, input.client_token.as_deref(), &[&input.content_type, &input.content]);
+        let key = idempotency_key(
+            "SendMessage",
+            &p.id,
+            input.client_token.as_deref(),
+            &[&input.content_type, &input.content],
+        );
         if let Some(answer) = self.replayed(key.as_deref()).await? {
             return Ok(answer);
         }
@@ -32,13 +43,21 @@ impl Service {
     }
 
     /// Commits one item sent by the session's participant and answers with its Id and time.
-    pub(crate) async fn append_sent(&self, session: &Session, item: Item, key: Option<String>) -> Result<SentItem, ParticipantError> {
+    pub(crate) async fn append_sent(
+        &self,
+        session: &Session,
+        item: Item,
+        key: Option<String>,
+    ) -> Result<SentItem, ParticipantError> {
         let answer = SentItem {
             id: item.id.clone().unwrap_or_default(),
             absolute_time: item.absolute_time.clone().unwrap_or_default(),
         };
         let mut batch = Batch::new(session.contact.id.clone());
-        batch.checks = vec![Check::ContactActive, Check::ParticipantActive(session.participant.id.clone())];
+        batch.checks = vec![
+            Check::ContactActive,
+            Check::ParticipantActive(session.participant.id.clone()),
+        ];
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&answer).unwrap_or_default()));
         batch.items.push(items::to_new(&item, self.clock.now()));
         match self.store.commit(batch).await {
@@ -46,14 +65,19 @@ impl Service {
                 self.push_committed(&session.contact, &[item], &seqs).await;
                 Ok(answer)
             }
-            Ok(Committed::Replayed { response }) => Ok(serde_json::from_str(&response).unwrap_or(answer)),
+            Ok(Committed::Replayed { response }) => {
+                Ok(serde_json::from_str(&response).unwrap_or(answer))
+            }
             Err(StoreError::CheckFailed(_)) => Err(ParticipantError::access_denied()),
             Err(e) => Err(internal_p(e)),
         }
     }
 
     /// The answer recorded for an idempotency key, if the call was made before.
-    pub(crate) async fn replayed(&self, key: Option<&str>) -> Result<Option<SentItem>, ParticipantError> {
+    pub(crate) async fn replayed(
+        &self,
+        key: Option<&str>,
+    ) -> Result<Option<SentItem>, ParticipantError> {
         let Some(key) = key else { return Ok(None) };
         let recorded = self.store.idempotent(key).await.map_err(internal_p)?;
         Ok(recorded.and_then(|r| serde_json::from_str(&r).ok()))
@@ -62,13 +86,18 @@ impl Service {
     /// The content types a participant may send: those enabled on the contact (text/plain
     /// always) among what participants send. `interactive` (normally sent by flows) is
     /// open to bots and agents: confab has no flows, so this is how one is sent.
-    fn check_message_type(&self, session: &Session, content_type: &str) -> Result<(), ParticipantError> {
+    fn check_message_type(
+        &self,
+        session: &Session,
+        content_type: &str,
+    ) -> Result<(), ParticipantError> {
         let enabled = supported_types(&session.contact.details);
         let sendable = match content_type {
             message::INTERACTIVE => session.participant.role != Role::Customer,
             t => message::ALL.contains(&t),
         };
-        if sendable && (content_type == message::PLAIN || enabled.iter().any(|t| t == content_type)) {
+        if sendable && (content_type == message::PLAIN || enabled.iter().any(|t| t == content_type))
+        {
             return Ok(());
         }
         Err(ParticipantError::validation(format!(
@@ -81,7 +110,10 @@ impl Service {
 /// The contact's SupportedMessagingContentTypes (default `[text/plain]`).
 pub(crate) fn supported_types(details: &serde_json::Value) -> Vec<String> {
     match details["SupportedMessagingContentTypes"].as_array() {
-        Some(list) => list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(list) => list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         None => vec![message::PLAIN.to_owned()],
     }
 }

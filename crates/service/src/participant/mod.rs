@@ -12,7 +12,12 @@ use sha2::{Digest, Sha256};
 /// every read receipt with the same ClientToken (CHATJS-PROTOCOL c.3), so a token alone
 /// would swallow distinct receipts. A replay with the same token and body gets the
 /// original answer. No token (or an empty one) means no idempotency.
-pub(crate) fn idempotency_key(op: &str, participant_id: &str, client_token: Option<&str>, body: &[&str]) -> Option<String> {
+pub(crate) fn idempotency_key(
+    op: &str,
+    participant_id: &str,
+    client_token: Option<&str>,
+    body: &[&str],
+) -> Option<String> {
     let token = client_token.filter(|t| !t.is_empty())?;
     let mut hash = Sha256::new();
     for part in body {

@@ -5,7 +5,9 @@ use crate::lifecycle::{internal_p, Session};
 use crate::tokens::{Claims, TokenKind};
 use crate::Service;
 use confab_ports::{ItemQuery, Locate, Receipt, StoredItem};
-use confab_wire::item::{Item, MessageMetadata, Receipt as WireReceipt, TYPE_ATTACHMENT, TYPE_MESSAGE};
+use confab_wire::item::{
+    Item, MessageMetadata, Receipt as WireReceipt, TYPE_ATTACHMENT, TYPE_MESSAGE,
+};
 use confab_wire::participant::{GetTranscriptInput, GetTranscriptOutput, StartPosition};
 use confab_wire::time::{iso_millis, parse_iso};
 use confab_wire::ParticipantError;
@@ -23,12 +25,20 @@ struct Scan {
 const PAGE_TOKEN_MS: i64 = 24 * 3600 * 1000;
 
 impl Service {
-    pub async fn get_transcript(&self, connection_token: Option<&str>, input: GetTranscriptInput) -> Result<GetTranscriptOutput, ParticipantError> {
-        let session = self.authenticate(TokenKind::Connection, connection_token).await?;
+    pub async fn get_transcript(
+        &self,
+        connection_token: Option<&str>,
+        input: GetTranscriptInput,
+    ) -> Result<GetTranscriptOutput, ParticipantError> {
+        let session = self
+            .authenticate(TokenKind::Connection, connection_token)
+            .await?;
         let contact = &session.contact;
         if let Some(id) = input.contact_id.as_deref() {
             if id != contact.id && id != contact.initial_contact_id {
-                return Err(ParticipantError::validation(format!("ContactId '{id}' is not part of this chat")));
+                return Err(ParticipantError::validation(format!(
+                    "ContactId '{id}' is not part of this chat"
+                )));
             }
         }
         let limit = usize::try_from(input.max_results.unwrap_or(10)).unwrap_or(0);
@@ -36,14 +46,28 @@ impl Service {
             Some(token) => Some(self.open_page_token(&session, token)?),
             None => self.first_scan(&contact.id, &input).await?,
         };
-        let mut out = GetTranscriptOutput { initial_contact_id: contact.initial_contact_id.clone(), ..Default::default() };
-        let Some(scan) = scan.filter(|_| limit > 0) else { return Ok(out) };
-        let query = ItemQuery { contact_id: contact.id.clone(), from: scan.from, ascending: scan.forward, limit: limit + 1 };
+        let mut out = GetTranscriptOutput {
+            initial_contact_id: contact.initial_contact_id.clone(),
+            ..Default::default()
+        };
+        let Some(scan) = scan.filter(|_| limit > 0) else {
+            return Ok(out);
+        };
+        let query = ItemQuery {
+            contact_id: contact.id.clone(),
+            from: scan.from,
+            ascending: scan.forward,
+            limit: limit + 1,
+        };
         let mut page = self.store.items(query).await.map_err(internal_p)?;
         if page.len() > limit {
             page.truncate(limit);
             let last = page.last().map_or(0, |i| i.seq);
-            let next = if scan.forward { last + 1 } else { last.saturating_sub(1) };
+            let next = if scan.forward {
+                last + 1
+            } else {
+                last.saturating_sub(1)
+            };
             if next > 0 {
                 out.next_token = Some(self.page_token(&session, Scan { from: next, ..scan }));
             }
@@ -57,7 +81,11 @@ impl Service {
 
     /// The start of a first page. None: nothing to read (FORWARD without a start position,
     /// an empty transcript).
-    async fn first_scan(&self, contact_id: &str, input: &GetTranscriptInput) -> Result<Option<Scan>, ParticipantError> {
+    async fn first_scan(
+        &self,
+        contact_id: &str,
+        input: &GetTranscriptInput,
+    ) -> Result<Option<Scan>, ParticipantError> {
         let start = Start::of(input.start_position.as_ref())?;
         let forward = match input.scan_direction.as_deref() {
             Some(d) => d == "FORWARD",
@@ -71,12 +99,28 @@ impl Service {
             Start::Time(t) if forward => Locate::AtOrAfter(t),
             Start::Time(t) => Locate::AtOrBefore(t),
             Start::MostRecent(n) => {
-                let last = self.store.locate(contact_id, Locate::Last).await.map_err(internal_p)?;
-                return Ok(last.map(|last| Scan { from: last.saturating_sub(n - 1).max(1), forward, descending }));
+                let last = self
+                    .store
+                    .locate(contact_id, Locate::Last)
+                    .await
+                    .map_err(internal_p)?;
+                return Ok(last.map(|last| Scan {
+                    from: last.saturating_sub(n - 1).max(1),
+                    forward,
+                    descending,
+                }));
             }
         };
-        let from = self.store.locate(contact_id, at).await.map_err(internal_p)?;
-        Ok(from.map(|from| Scan { from, forward, descending }))
+        let from = self
+            .store
+            .locate(contact_id, at)
+            .await
+            .map_err(internal_p)?;
+        Ok(from.map(|from| Scan {
+            from,
+            forward,
+            descending,
+        }))
     }
 
     fn page_token(&self, session: &Session, scan: Scan) -> String {
@@ -86,25 +130,53 @@ impl Service {
             participant_id: session.participant.id.clone(),
             issued: now,
             expires: now + PAGE_TOKEN_MS,
-            extra: format!("{}:{}:{}", scan.from, u8::from(scan.forward), u8::from(scan.descending)),
+            extra: format!(
+                "{}:{}:{}",
+                scan.from,
+                u8::from(scan.forward),
+                u8::from(scan.descending)
+            ),
         };
         self.tokens.mint(TokenKind::Page, &claims)
     }
 
     fn open_page_token(&self, session: &Session, token: &str) -> Result<Scan, ParticipantError> {
-        let invalid = || ParticipantError::validation("The NextToken is not valid for this chat, or has expired");
-        let claims = self.tokens.verify(TokenKind::Page, token, self.clock.now()).ok_or_else(invalid)?;
-        if claims.participant_id != session.participant.id || claims.contact_id != session.contact.id {
+        let invalid = || {
+            ParticipantError::validation("The NextToken is not valid for this chat, or has expired")
+        };
+        let claims = self
+            .tokens
+            .verify(TokenKind::Page, token, self.clock.now())
+            .ok_or_else(invalid)?;
+        if claims.participant_id != session.participant.id
+            || claims.contact_id != session.contact.id
+        {
             return Err(invalid());
         }
         let mut parts = claims.extra.split(':');
-        let mut next = || parts.next().and_then(|p| p.parse::<u64>().ok()).ok_or_else(invalid);
-        Ok(Scan { from: next()?, forward: next()? == 1, descending: next()? == 1 })
+        let mut next = || {
+            parts
+                .next()
+                .and_then(|p| p.parse::<u64>().ok())
+                .ok_or_else(invalid)
+        };
+        Ok(Scan {
+            from: next()?,
+            forward: next()? == 1,
+            descending: next()? == 1,
+        })
     }
 
     /// Turns stored items into wire items, folding receipts into their messages.
-    async fn with_receipts(&self, contact_id: &str, page: Vec<StoredItem>) -> Result<Vec<Item>, ParticipantError> {
-        let mut items: Vec<Item> = page.iter().filter_map(|i| serde_json::from_str(&i.json).ok()).collect();
+    async fn with_receipts(
+        &self,
+        contact_id: &str,
+        page: Vec<StoredItem>,
+    ) -> Result<Vec<Item>, ParticipantError> {
+        let mut items: Vec<Item> = page
+            .iter()
+            .filter_map(|i| serde_json::from_str(&i.json).ok())
+            .collect();
         let ids: Vec<String> = items
             .iter()
             .filter(|i| matches!(i.kind.as_deref(), Some(TYPE_MESSAGE | TYPE_ATTACHMENT)))
@@ -113,15 +185,25 @@ impl Service {
         if ids.is_empty() {
             return Ok(items);
         }
-        let receipts = self.store.receipts(contact_id, &ids).await.map_err(internal_p)?;
+        let receipts = self
+            .store
+            .receipts(contact_id, &ids)
+            .await
+            .map_err(internal_p)?;
         let mut by_message: HashMap<String, Vec<WireReceipt>> = HashMap::new();
         for r in receipts {
-            by_message.entry(r.message_id.clone()).or_default().push(wire_receipt(&r));
+            by_message
+                .entry(r.message_id.clone())
+                .or_default()
+                .push(wire_receipt(&r));
         }
         for item in &mut items {
             if let Some(receipts) = item.id.as_ref().and_then(|id| by_message.remove(id)) {
                 let message_id = item.id.clone().unwrap_or_default();
-                item.message_metadata = Some(MessageMetadata { message_id, receipts });
+                item.message_metadata = Some(MessageMetadata {
+                    message_id,
+                    receipts,
+                });
             }
         }
         Ok(items)
@@ -149,7 +231,9 @@ enum Start {
 
 impl Start {
     fn of(position: Option<&StartPosition>) -> Result<Start, ParticipantError> {
-        let Some(p) = position else { return Ok(Start::None) };
+        let Some(p) = position else {
+            return Ok(Start::None);
+        };
         let mut set = Vec::new();
         if let Some(id) = &p.id {
             set.push(Start::Id(id.clone()));
@@ -166,7 +250,9 @@ impl Start {
         match set.len() {
             0 => Ok(Start::None),
             1 => Ok(set.remove(0)),
-            _ => Err(ParticipantError::validation("StartPosition takes only one of Id, AbsoluteTime and MostRecent")),
+            _ => Err(ParticipantError::validation(
+                "StartPosition takes only one of Id, AbsoluteTime and MostRecent",
+            )),
         }
     }
 }

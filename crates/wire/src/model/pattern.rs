@@ -6,14 +6,14 @@
 //!
 //! * `\d`, `\D`, `\w`, `\W` are ASCII-only in ECMA-262 but Unicode-aware in `regex`; they are
 //!   rewritten to explicit ASCII classes (a nested class such as `[[0-9]_]` is valid in `regex`).
-//! * A leading negative look-ahead, `^(?!X)R`, which `regex` does not support, is split into a
-//!   positive regex `^(?:R)` and a forbidden prefix `^(?:X)`; the value matches when the first
-//!   matches and the second does not. This is exact: both parts are anchored at offset 0.
+//! * Look-arounds right after a leading `^` (`^(?!X)(?=Y)R`), which `regex` does not support,
+//!   are split into separate regexes anchored at offset 0: `^(?:R)` and `^(?:Y)` must match,
+//!   `^(?:X)` must not. This is exact, since a look-ahead after `^` only ever looks at offset 0.
 //!
 //! A pattern that still does not compile is *skipped* (never enforced) and reported by
 //! [`Pattern::is_skipped`]; a unit test asserts the vendored models have none.
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 /// A compiled model pattern.
 #[derive(Debug)]
@@ -26,10 +26,12 @@ pub(crate) struct Pattern {
 #[derive(Debug)]
 enum Matcher {
     Plain(Regex),
-    /// `^(?!forbidden)positive`
-    Lookahead {
-        positive: Regex,
-        forbidden: Regex,
+    /// `^(?!X)(?=Y)…R`: `rest` (`^(?:R)`) must match, every `required` (`^(?:Y)`) must
+    /// match and no `forbidden` (`^(?:X)`) may match.
+    Lookaround {
+        rest: Regex,
+        required: Vec<Regex>,
+        forbidden: Vec<Regex>,
     },
     /// Does not compile in `regex`: not enforced.
     Skipped {
@@ -38,26 +40,21 @@ enum Matcher {
     },
 }
 
+/// Large Unicode classes under counted repetition (`[\P{C}]{1,250}`) exceed the `regex`
+/// default of 10 MiB; the patterns are compiled once, so allow more.
+const SIZE_LIMIT: usize = 64 << 20;
+
+fn build(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).size_limit(SIZE_LIMIT).build()
+}
+
 impl Pattern {
     pub(crate) fn compile(source: &str) -> Pattern {
         let translated = translate_classes(source);
-        let matcher = match Regex::new(&translated) {
+        let matcher = match build(&translated) {
             Ok(re) => Matcher::Plain(re),
-            Err(err) => match split_leading_lookahead(&translated) {
-                Some((forbidden, rest)) => {
-                    match (
-                        Regex::new(&format!("^(?:{rest})")),
-                        Regex::new(&format!("^(?:{forbidden})")),
-                    ) {
-                        (Ok(positive), Ok(forbidden)) => Matcher::Lookahead {
-                            positive,
-                            forbidden,
-                        },
-                        (Err(e), _) | (_, Err(e)) => Matcher::Skipped {
-                            error: e.to_string(),
-                        },
-                    }
-                }
+            Err(err) => match split_leading_lookarounds(&translated) {
+                Some((looks, rest)) => compile_lookarounds(&looks, rest),
                 None => Matcher::Skipped {
                     error: err.to_string(),
                 },
@@ -73,10 +70,15 @@ impl Pattern {
     pub(crate) fn is_match(&self, value: &str) -> bool {
         match &self.matcher {
             Matcher::Plain(re) => re.is_match(value),
-            Matcher::Lookahead {
-                positive,
+            Matcher::Lookaround {
+                rest,
+                required,
                 forbidden,
-            } => positive.is_match(value) && !forbidden.is_match(value),
+            } => {
+                rest.is_match(value)
+                    && required.iter().all(|re| re.is_match(value))
+                    && !forbidden.iter().any(|re| re.is_match(value))
+            }
             Matcher::Skipped { .. } => true,
         }
     }
@@ -94,6 +96,30 @@ impl Pattern {
     pub(crate) fn is_skipped(&self) -> bool {
         self.skipped_reason().is_some()
     }
+}
+
+fn compile_lookarounds(looks: &[(bool, &str)], rest: &str) -> Matcher {
+    let anchored = |p: &str| build(&format!("^(?:{p})"));
+    let compiled = (|| -> Result<Matcher, regex::Error> {
+        let mut required = Vec::new();
+        let mut forbidden = Vec::new();
+        for (negative, body) in looks {
+            let re = anchored(body)?;
+            if *negative {
+                forbidden.push(re);
+            } else {
+                required.push(re);
+            }
+        }
+        Ok(Matcher::Lookaround {
+            rest: anchored(rest)?,
+            required,
+            forbidden,
+        })
+    })();
+    compiled.unwrap_or_else(|e| Matcher::Skipped {
+        error: e.to_string(),
+    })
 }
 
 /// Rewrites the ECMA-262 ASCII shorthand classes to explicit classes, leaving every other
@@ -121,9 +147,32 @@ fn translate_classes(source: &str) -> String {
     out
 }
 
-/// For a pattern of the form `^(?!X)R` returns `(X, R)`.
-fn split_leading_lookahead(pattern: &str) -> Option<(&str, &str)> {
-    let body = pattern.strip_prefix("^(?!")?;
+/// For a pattern of the form `^(?!X)(?=Y)…R` (look-arounds right after a leading `^`, where
+/// they are exactly "at offset 0") returns `([(negative, body)…], R)`.
+fn split_leading_lookarounds(pattern: &str) -> Option<(Vec<(bool, &str)>, &str)> {
+    let mut rest = pattern.strip_prefix('^')?;
+    let mut looks = Vec::new();
+    loop {
+        let negative = if rest.starts_with("(?!") {
+            true
+        } else if rest.starts_with("(?=") {
+            false
+        } else {
+            break;
+        };
+        let (body, after) = split_group(&rest[3..])?;
+        looks.push((negative, body));
+        rest = after;
+    }
+    if looks.is_empty() {
+        None
+    } else {
+        Some((looks, rest))
+    }
+}
+
+/// Splits `X)R` at the `)` closing a group whose opening was already consumed.
+fn split_group(body: &str) -> Option<(&str, &str)> {
     let mut depth = 1usize;
     let mut in_class = false;
     let mut escaped = false;
@@ -185,6 +234,23 @@ mod tests {
         let p = Pattern::compile("^(?!(a|b)c)[a-z]+$");
         assert!(p.is_match("ad"));
         assert!(!p.is_match("bc"));
+        // several, positive and negative
+        let p = Pattern::compile(r"^(?!\.$)(?!\.\.$)(?=.*[a-z])[a-z.]+$");
+        assert!(!p.is_skipped());
+        assert!(p.is_match("a.b"));
+        assert!(!p.is_match("."));
+        assert!(!p.is_match(".."));
+        assert!(!p.is_match("..."));
+        assert!(!p.is_match("A"));
+    }
+
+    #[test]
+    fn large_unicode_repetitions_compile() {
+        let p = Pattern::compile(r"^[\P{C}\r\n\t]{1,250}$");
+        assert!(!p.is_skipped(), "{:?}", p.skipped_reason());
+        assert!(p.is_match("Grüße\n"));
+        assert!(!p.is_match("\u{7}"));
+        assert!(!p.is_match(&"x".repeat(251)));
     }
 
     #[test]

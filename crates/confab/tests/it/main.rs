@@ -1,0 +1,14 @@
+//! Integration tests: each spawns the real `confab` binary on port 0 and drives it with the
+//! AWS SDK for Rust (`aws-sdk-connect`, `aws-sdk-connectparticipant`) and a real websocket
+//! client. One test binary, so the SDKs are linked once.
+
+mod harness;
+
+mod chat_flow;
+mod crash;
+mod errors;
+mod idempotency;
+mod tokens;
+mod transcript;
+mod websocket;
+mod wire;
