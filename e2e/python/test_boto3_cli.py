@@ -454,9 +454,12 @@ def main():
     suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2)
     result = runner.run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    problems = result.failures + result.errors
+    failed = len(problems) + len(result.unexpectedSuccesses)
+    # Errors in setUpModule/setUpClass are reported against a stand-in, not a test that ran.
+    failed_tests = sum(1 for t, _ in problems if isinstance(t, unittest.TestCase)) + len(result.unexpectedSuccesses)
     skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped - len(result.expectedFailures)
+    passed = result.testsRun - failed_tests - skipped - len(result.expectedFailures)
     if not result.wasSuccessful() and SERVER.log_path:
         print("\n--- confab log (tail) ---\n" + SERVER.log_tail(), flush=True)
     SERVER.cleanup()

@@ -1,6 +1,7 @@
 //! `confab`: the server (`confab serve`) and, later, its client commands.
 
 mod serve;
+mod settings;
 
 use clap::{Parser, Subcommand};
 

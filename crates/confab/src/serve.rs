@@ -46,7 +46,7 @@ enum LogFormat {
     Json,
 }
 
-/// The configuration file; flags and variables override its top-level settings.
+/// The settings (file and `CONFAB_*` variables); flags override the top-level ones.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct FileConfig {
@@ -70,15 +70,8 @@ pub fn main(args: ServeArgs) -> ExitCode {
 }
 
 fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let mut file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str::<FileConfig>(&text)
-                .with_context(|| format!("parsing {}", path.display()))?
-        }
-        None => FileConfig::default(),
-    };
+    let table = crate::settings::load(args.config.as_deref(), std::env::vars())?;
+    let mut file: FileConfig = table.try_into().context("invalid settings")?;
     init_logs(
         args.log_format
             .or(file.log_format)

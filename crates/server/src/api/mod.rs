@@ -11,6 +11,7 @@ use crate::{cors, App};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
+use futures_util::FutureExt;
 use confab_wire::model::{self, Invalid};
 use confab_wire::{ApiError, ConnectError, ParticipantError};
 use http::{HeaderMap, HeaderValue, Method};
@@ -34,9 +35,15 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let path = request.uri().path().to_owned();
     let is_participant_path =
         strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
-    let (name, mut response) = match answer(&app, request).await {
-        Ok((endpoint, response)) => (endpoint.name(), response),
-        Err(response) => ("Unrouted", response),
+    // A bug must answer 500 InternalServerException, never a dropped connection.
+    let answered = std::panic::AssertUnwindSafe(answer(&app, request)).catch_unwind().await;
+    let (name, mut response) = match answered {
+        Ok(Ok((endpoint, response))) => (endpoint.name(), response),
+        Ok(Err(response)) => ("Unrouted", response),
+        Err(_) => {
+            tracing::error!(%request_id, "handler panicked");
+            ("Panicked", error_response(&Unrouted { code: "InternalServerException", status: 500, message: "Internal server error".into() }))
+        }
     };
     let status = response.status().as_u16();
     let out = response.headers_mut();

@@ -53,9 +53,6 @@ impl Service {
                     input.client_token.as_deref(),
                     &[&input.content_type, input.content.as_deref().unwrap_or("")],
                 );
-                if let Some(answer) = self.replayed(key.as_deref()).await? {
-                    return Ok(answer);
-                }
                 let mut item = items::event(p, event::PARTICIPANT_INVITED, now);
                 item.content = input.content;
                 self.append_sent(&session, item, key).await

@@ -34,9 +34,8 @@ impl Service {
             input.client_token.as_deref(),
             &[&input.content_type, &input.content],
         );
-        if let Some(answer) = self.replayed(key.as_deref()).await? {
-            return Ok(answer);
-        }
+        // A replay is found by the commit itself (it answers with the recorded response), so
+        // the common case costs no extra read.
         let now = self.clock.now();
         let item = items::message(p, &input.content_type, input.content, now);
         self.append_sent(&session, item, key).await
@@ -71,16 +70,6 @@ impl Service {
             Err(StoreError::CheckFailed(_)) => Err(ParticipantError::access_denied()),
             Err(e) => Err(internal_p(e)),
         }
-    }
-
-    /// The answer recorded for an idempotency key, if the call was made before.
-    pub(crate) async fn replayed(
-        &self,
-        key: Option<&str>,
-    ) -> Result<Option<SentItem>, ParticipantError> {
-        let Some(key) = key else { return Ok(None) };
-        let recorded = self.store.idempotent(key).await.map_err(internal_p)?;
-        Ok(recorded.and_then(|r| serde_json::from_str(&r).ok()))
     }
 
     /// The content types a participant may send: those enabled on the contact (text/plain
