@@ -6,11 +6,7 @@ mod settings;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "confab",
-    version,
-    about = "A self-hostable, wire-compatible Amazon Connect chat backend"
-)]
+#[command(name = "confab", version, about = "A self-hostable, wire-compatible Amazon Connect chat backend")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -72,32 +72,19 @@ pub fn main(args: ServeArgs) -> ExitCode {
 fn run(args: ServeArgs) -> anyhow::Result<()> {
     let table = crate::settings::load(args.config.as_deref(), std::env::vars())?;
     let mut file: FileConfig = table.try_into().context("invalid settings")?;
-    init_logs(
-        args.log_format
-            .or(file.log_format)
-            .unwrap_or(LogFormat::Human),
-    );
-    let listen = args
-        .listen
-        .or(file.listen.take())
-        .unwrap_or_else(|| "127.0.0.1:8380".into());
-    let data_dir = args
-        .data_dir
-        .or(file.data_dir.take())
-        .unwrap_or_else(|| PathBuf::from("./confab-data"));
+    init_logs(args.log_format.or(file.log_format).unwrap_or(LogFormat::Human));
+    let listen = args.listen.or(file.listen.take()).unwrap_or_else(|| "127.0.0.1:8380".into());
+    let data_dir = args.data_dir.or(file.data_dir.take()).unwrap_or_else(|| PathBuf::from("./confab-data"));
     if let Some(base) = args.base_path {
         file.server.base_path = base;
     }
     if args.public_url.is_some() {
         file.server.public_url = args.public_url;
     }
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let _lock = lock_data_dir(&data_dir)?;
     let secret = secret(&data_dir, file.secret.as_deref())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(start(listen, data_dir, secret, file, args.test_clock))
 }
 
@@ -117,21 +104,12 @@ async fn start(
         Some(m) => Arc::new(m.clone()),
         None => Arc::new(SystemClock),
     };
-    let service = Service::new(
-        Ports {
-            store,
-            bus: bus.clone(),
-            clock,
-        },
-        file.service,
-        &secret,
-    );
+    let service = Service::new(Ports { store, bus: bus.clone(), clock }, file.service, &secret);
     let app = App::new(service.clone(), file.server, manual);
     bus.set_receiver(app.gateway.receiver());
     tokio::spawn(service.clone().run_timers());
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "confab listening");
     println!("confab listening on http://{addr}");
@@ -149,11 +127,10 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -164,11 +141,8 @@ async fn shutdown_signal() {
 }
 
 fn init_logs(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONFAB_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -197,9 +171,7 @@ fn secret(dir: &Path, configured: Option<&str>) -> anyhow::Result<Vec<u8>> {
     }
     let path = dir.join("secret.key");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return engine
-            .decode(text.trim())
-            .context("secret.key is not base64");
+        return engine.decode(text.trim()).context("secret.key is not base64");
     }
     let key: [u8; 32] = rand::random();
     std::fs::write(&path, engine.encode(key))?;

@@ -69,13 +69,7 @@ mod tests {
     use std::sync::Arc;
 
     fn envelope(seq: u64) -> Envelope {
-        Envelope {
-            contact_id: "c".into(),
-            kind: EnvelopeKind::Item {
-                seq,
-                json: Arc::from("{}"),
-            },
-        }
+        Envelope { contact_id: "c".into(), kind: EnvelopeKind::Item { seq, json: Arc::from("{}") } }
     }
 
     #[tokio::test]

@@ -2,8 +2,8 @@
 
 use confab_embedded::sqlite::{SqliteOptions, SqliteStore};
 use confab_ports::{
-    Batch, Check, Committed, Contact, ItemQuery, Locate, NewItem, Participant, Receipt, Role,
-    Store, StoreError, Timer,
+    Batch, Check, Committed, Contact, ItemQuery, Locate, NewItem, Participant, Receipt, Role, Store,
+    StoreError, Timer,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -65,11 +65,7 @@ fn participant(id: &str, contact_id: &str, role: Role) -> Participant {
 }
 
 fn item(id: &str, at: i64) -> NewItem {
-    NewItem {
-        id: id.into(),
-        at,
-        json: format!(r#"{{"Id":"{id}","AbsoluteTime":{at}}}"#),
-    }
+    NewItem { id: id.into(), at, json: format!(r#"{{"Id":"{id}","AbsoluteTime":{at}}}"#) }
 }
 
 fn items_batch(contact_id: &str, items: Vec<NewItem>) -> Batch {
@@ -87,12 +83,7 @@ fn seqs(c: Committed) -> Vec<u64> {
 
 async fn all_items(store: &SqliteStore, contact_id: &str) -> Vec<confab_ports::StoredItem> {
     store
-        .items(ItemQuery {
-            contact_id: contact_id.into(),
-            from: 1,
-            ascending: true,
-            limit: usize::MAX,
-        })
+        .items(ItemQuery { contact_id: contact_id.into(), from: 1, ascending: true, limit: usize::MAX })
         .await
         .expect("items")
 }
@@ -114,12 +105,8 @@ async fn concurrent_committers_get_gap_free_seqs_with_group_commit() {
             for i in 0..PER_TASK {
                 let contact_id = format!("contact-{}", (t + i) % CONTACTS);
                 let id = format!("item-{t}-{i}");
-                let seq = seqs(
-                    store
-                        .commit(items_batch(&contact_id, vec![item(&id, 10)]))
-                        .await
-                        .expect("commit"),
-                );
+                let seq =
+                    seqs(store.commit(items_batch(&contact_id, vec![item(&id, 10)])).await.expect("commit"));
                 assert_eq!(seq.len(), 1);
                 got.push((contact_id, id, seq[0]));
             }
@@ -146,21 +133,14 @@ async fn concurrent_committers_get_gap_free_seqs_with_group_commit() {
     );
     assert_eq!(stats.batches, total as u64);
     assert_eq!(stats.applied, total as u64);
-    assert!(
-        stats.groups < stats.batches,
-        "no group commit happened: {stats:?}"
-    );
+    assert!(stats.groups < stats.batches, "no group commit happened: {stats:?}");
 
     let mut seen = 0;
     for c in 0..CONTACTS {
         let contact_id = format!("contact-{c}");
         let items = all_items(&store, &contact_id).await;
         let expected: Vec<u64> = (1..=items.len() as u64).collect();
-        assert_eq!(
-            items.iter().map(|i| i.seq).collect::<Vec<_>>(),
-            expected,
-            "gap-free per contact"
-        );
+        assert_eq!(items.iter().map(|i| i.seq).collect::<Vec<_>>(), expected, "gap-free per contact");
         let answers = &answered[&contact_id];
         assert_eq!(answers.len(), items.len());
         for i in &items {
@@ -170,13 +150,7 @@ async fn concurrent_committers_get_gap_free_seqs_with_group_commit() {
         let unique: std::collections::HashSet<_> = items.iter().map(|i| i.id.clone()).collect();
         assert_eq!(unique.len(), items.len(), "each item once");
         seen += items.len();
-        assert_eq!(
-            store
-                .locate(&contact_id, Locate::Last)
-                .await
-                .expect("locate"),
-            Some(items.len() as u64)
-        );
+        assert_eq!(store.locate(&contact_id, Locate::Last).await.expect("locate"), Some(items.len() as u64));
     }
     assert_eq!(seen, total);
 }
@@ -186,13 +160,10 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
     let dir = TempDir::new("checks");
     // A writer with a big group size, and many batches in flight at once, so that good and
     // bad batches share transactions.
-    let store =
-        Arc::new(SqliteStore::open_with(&dir.db(), SqliteOptions::default()).expect("open"));
+    let store = Arc::new(SqliteStore::open_with(&dir.db(), SqliteOptions::default()).expect("open"));
     let mut setup = Batch::new("c");
     setup.contact = Some(contact("c"));
-    setup
-        .participants
-        .push(participant("p1", "c", Role::Customer));
+    setup.participants.push(participant("p1", "c", Role::Customer));
     let mut gone = participant("p2", "c", Role::Agent);
     gone.left_at = Some(2_000);
     setup.participants.push(gone);
@@ -205,11 +176,7 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
             let mut b = items_batch("c", vec![item(&format!("m{i}"), 5_000 + i)]);
             b.checks.push(Check::ContactActive);
             let bad = i % 3 == 0;
-            b.checks.push(Check::ParticipantActive(if bad {
-                "p2".into()
-            } else {
-                "p1".into()
-            }));
+            b.checks.push(Check::ParticipantActive(if bad { "p2".into() } else { "p1".into() }));
             // The bad batch also carries other writes, all of which must vanish.
             b.set_timers.push(Timer {
                 key: format!("t{i}"),
@@ -240,42 +207,25 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
         }
     }
     good_seqs.sort_unstable();
-    assert_eq!(
-        good_seqs,
-        (1..=200).collect::<Vec<u64>>(),
-        "rejected batches took no seqs"
-    );
+    assert_eq!(good_seqs, (1..=200).collect::<Vec<u64>>(), "rejected batches took no seqs");
     let stats = store.stats();
     println!("checks: {stats:?}");
     assert_eq!(stats.rejected, 100);
-    assert!(
-        stats.groups < stats.batches,
-        "batches should have shared transactions: {stats:?}"
-    );
+    assert!(stats.groups < stats.batches, "batches should have shared transactions: {stats:?}");
 
     let items = all_items(&store, "c").await;
     assert_eq!(items.len(), 200);
-    assert!(items
-        .iter()
-        .all(|it| it.id.trim_start_matches('m').parse::<u64>().expect("id") % 3 != 0));
+    assert!(items.iter().all(|it| it.id.trim_start_matches('m').parse::<u64>().expect("id") % 3 != 0));
     let due = store.due_timers(10, 1_000).await.expect("timers");
     assert_eq!(due.len(), 200);
-    assert!(due
-        .iter()
-        .all(|t| t.key.trim_start_matches('t').parse::<u64>().expect("key") % 3 != 0));
+    assert!(due.iter().all(|t| t.key.trim_start_matches('t').parse::<u64>().expect("key") % 3 != 0));
     let all_ids: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
-    assert_eq!(
-        store.receipts("c", &all_ids).await.expect("receipts").len(),
-        200
-    );
+    assert_eq!(store.receipts("c", &all_ids).await.expect("receipts").len(), 200);
 
     // The other checks.
     let mut b = Batch::new("c");
     b.checks.push(Check::ParticipantsFewerThan(2));
-    assert!(matches!(
-        store.commit(b).await,
-        Err(StoreError::CheckFailed(Check::ParticipantsFewerThan(2)))
-    ));
+    assert!(matches!(store.commit(b).await, Err(StoreError::CheckFailed(Check::ParticipantsFewerThan(2)))));
     let mut b = Batch::new("c");
     b.checks.push(Check::ParticipantsFewerThan(3));
     b.participants.push(participant("p3", "c", Role::CustomBot));
@@ -290,17 +240,11 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
     store.commit(other).await.expect("other contact");
     let mut b = Batch::new("other");
     b.checks.push(Check::ParticipantActive("p1".into()));
-    assert!(matches!(
-        store.commit(b).await,
-        Err(StoreError::CheckFailed(_))
-    ));
+    assert!(matches!(store.commit(b).await, Err(StoreError::CheckFailed(_))));
     // ContactActive fails for an unknown and for an ended contact.
     let mut b = Batch::new("nope");
     b.checks.push(Check::ContactActive);
-    assert!(matches!(
-        store.commit(b).await,
-        Err(StoreError::CheckFailed(Check::ContactActive))
-    ));
+    assert!(matches!(store.commit(b).await, Err(StoreError::CheckFailed(Check::ContactActive))));
     let mut end = Batch::new("other");
     let mut ended = contact("other");
     ended.ended_at = Some(9_000);
@@ -309,10 +253,7 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
     store.commit(end).await.expect("end");
     let mut b = Batch::new("other");
     b.checks.push(Check::ContactActive);
-    assert!(matches!(
-        store.commit(b).await,
-        Err(StoreError::CheckFailed(Check::ContactActive))
-    ));
+    assert!(matches!(store.commit(b).await, Err(StoreError::CheckFailed(Check::ContactActive))));
     assert_eq!(store.contact("other").await.expect("contact"), Some(ended));
     assert_eq!(store.active_contacts().await.expect("active"), 1);
 }
@@ -332,45 +273,23 @@ async fn idempotency_replay_applies_nothing() {
     let mut changed = contact("c");
     changed.instance_id = "changed".into();
     again.contact = Some(changed);
-    again
-        .participants
-        .push(participant("p", "c", Role::Customer));
-    again.set_timers.push(Timer {
-        key: "t".into(),
-        contact_id: "c".into(),
-        due: 1,
-        kind: "k".into(),
-    });
+    again.participants.push(participant("p", "c", Role::Customer));
+    again.set_timers.push(Timer { key: "t".into(), contact_id: "c".into(), due: 1, kind: "k".into() });
     again.idempotency = Some(("k1".into(), "other response".into()));
     assert_eq!(
         store.commit(again).await.expect("replay"),
-        Committed::Replayed {
-            response: r#"{"ContactId":"c"}"#.into()
-        }
+        Committed::Replayed { response: r#"{"ContactId":"c"}"#.into() }
     );
     assert_eq!(store.stats().replayed, 1);
     assert_eq!(all_items(&store, "c").await.len(), 1);
-    assert_eq!(
-        store
-            .contact("c")
-            .await
-            .expect("contact")
-            .expect("exists")
-            .instance_id,
-        "instance"
-    );
+    assert_eq!(store.contact("c").await.expect("contact").expect("exists").instance_id, "instance");
     assert_eq!(store.participant("p").await.expect("participant"), None);
     assert_eq!(store.next_timer().await.expect("next"), None);
-    assert_eq!(
-        store.idempotent("k1").await.expect("idempotent").as_deref(),
-        Some(r#"{"ContactId":"c"}"#)
-    );
+    assert_eq!(store.idempotent("k1").await.expect("idempotent").as_deref(), Some(r#"{"ContactId":"c"}"#));
 
     // A batch that fails does not record its key.
     let mut failing = Batch::new("c");
-    failing
-        .checks
-        .push(Check::ParticipantActive("nobody".into()));
+    failing.checks.push(Check::ParticipantActive("nobody".into()));
     failing.idempotency = Some(("k2".into(), "r2".into()));
     assert!(store.commit(failing).await.is_err());
     assert_eq!(store.idempotent("k2").await.expect("idempotent"), None);
@@ -395,16 +314,8 @@ async fn idempotency_replay_applies_nothing() {
         }
     );
     let outcomes = [a.expect("a"), b.expect("b")];
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|c| matches!(c, Committed::Applied { .. }))
-            .count(),
-        1
-    );
-    assert!(outcomes.contains(&Committed::Replayed {
-        response: "r3".into()
-    }));
+    assert_eq!(outcomes.iter().filter(|c| matches!(c, Committed::Applied { .. })).count(), 1);
+    assert!(outcomes.contains(&Committed::Replayed { response: "r3".into() }));
     assert_eq!(all_items(&store, "c").await.len(), 2);
 }
 
@@ -418,12 +329,7 @@ async fn reopen_keeps_everything_and_seq_continues() {
         b.contact = Some(contact("c"));
         b.participants.push(participant("p", "c", Role::Customer));
         b.idempotency = Some(("key".into(), "resp".into()));
-        b.set_timers.push(Timer {
-            key: "t".into(),
-            contact_id: "c".into(),
-            due: 77,
-            kind: "idle".into(),
-        });
+        b.set_timers.push(Timer { key: "t".into(), contact_id: "c".into(), due: 77, kind: "idle".into() });
         b.receipts.push(Receipt {
             contact_id: "c".into(),
             message_id: "a".into(),
@@ -432,80 +338,34 @@ async fn reopen_keeps_everything_and_seq_continues() {
             read_at: None,
         });
         assert_eq!(seqs(store.commit(b).await.expect("commit")), vec![1, 2]);
-        assert_eq!(
-            seqs(
-                store
-                    .commit(items_batch("c", vec![item("c3", 3)]))
-                    .await
-                    .expect("commit")
-            ),
-            vec![3]
-        );
+        assert_eq!(seqs(store.commit(items_batch("c", vec![item("c3", 3)])).await.expect("commit")), vec![3]);
     }
     let started = Instant::now();
     let store = SqliteStore::open(&path).expect("reopen");
     println!("reopen took {:?}", started.elapsed());
-    assert_eq!(
-        store.contact("c").await.expect("contact"),
-        Some(contact("c"))
-    );
+    assert_eq!(store.contact("c").await.expect("contact"), Some(contact("c")));
     assert_eq!(
         store.participant("p").await.expect("participant"),
         Some(participant("p", "c", Role::Customer))
     );
-    assert_eq!(
-        store.participants("c").await.expect("participants").len(),
-        1
-    );
-    assert_eq!(
-        store.idempotent("key").await.expect("idem").as_deref(),
-        Some("resp")
-    );
+    assert_eq!(store.participants("c").await.expect("participants").len(), 1);
+    assert_eq!(store.idempotent("key").await.expect("idem").as_deref(), Some("resp"));
     assert_eq!(store.next_timer().await.expect("next"), Some(77));
-    assert_eq!(
-        store
-            .receipts("c", &["a".into()])
-            .await
-            .expect("receipts")
-            .len(),
-        1
-    );
+    assert_eq!(store.receipts("c", &["a".into()]).await.expect("receipts").len(), 1);
     let items = all_items(&store, "c").await;
     assert_eq!(
-        items
-            .iter()
-            .map(|i| (i.seq, i.id.as_str()))
-            .collect::<Vec<_>>(),
+        items.iter().map(|i| (i.seq, i.id.as_str())).collect::<Vec<_>>(),
         [(1, "a"), (2, "b"), (3, "c3")]
     );
     assert_eq!(items[0].json, item("a", 1).json);
     assert_eq!(items[0].at, 1);
-    assert_eq!(
-        seqs(
-            store
-                .commit(items_batch("c", vec![item("d", 4)]))
-                .await
-                .expect("commit")
-        ),
-        vec![4]
-    );
+    assert_eq!(seqs(store.commit(items_batch("c", vec![item("d", 4)])).await.expect("commit")), vec![4]);
     store.health().await.expect("health");
     drop(store);
     // And once more, with no writes in between.
     let store = SqliteStore::open(&path).expect("reopen 2");
-    assert_eq!(
-        store.locate("c", Locate::Last).await.expect("locate"),
-        Some(4)
-    );
-    assert_eq!(
-        seqs(
-            store
-                .commit(items_batch("c", vec![item("e", 5)]))
-                .await
-                .expect("commit")
-        ),
-        vec![5]
-    );
+    assert_eq!(store.locate("c", Locate::Last).await.expect("locate"), Some(4));
+    assert_eq!(seqs(store.commit(items_batch("c", vec![item("e", 5)])).await.expect("commit")), vec![5]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -515,19 +375,13 @@ async fn locate_and_items_both_ways() {
     assert_eq!(store.locate("c", Locate::Last).await.expect("locate"), None);
     // Times: seq 1..=10 at 100, 200, …, 1000; seq 5 and 6 share 500.
     let times = [100, 200, 300, 400, 500, 500, 700, 800, 900, 1000];
-    let items: Vec<NewItem> = times
-        .iter()
-        .enumerate()
-        .map(|(i, at)| item(&format!("i{}", i + 1), *at))
-        .collect();
+    let items: Vec<NewItem> =
+        times.iter().enumerate().map(|(i, at)| item(&format!("i{}", i + 1), *at)).collect();
     assert_eq!(
         seqs(store.commit(items_batch("c", items)).await.expect("commit")),
         (1..=10).collect::<Vec<_>>()
     );
-    store
-        .commit(items_batch("other", vec![item("i3", 300)]))
-        .await
-        .expect("other contact");
+    store.commit(items_batch("other", vec![item("i3", 300)])).await.expect("other contact");
 
     let loc = |at: Locate| {
         let store = &store;
@@ -535,20 +389,8 @@ async fn locate_and_items_both_ways() {
     };
     assert_eq!(loc(Locate::ItemId("i3".into())).await, Some(3));
     assert_eq!(loc(Locate::ItemId("zzz".into())).await, None);
-    assert_eq!(
-        store
-            .locate("other", Locate::ItemId("i5".into()))
-            .await
-            .expect("locate"),
-        None
-    );
-    assert_eq!(
-        store
-            .locate("other", Locate::ItemId("i3".into()))
-            .await
-            .expect("locate"),
-        Some(1)
-    );
+    assert_eq!(store.locate("other", Locate::ItemId("i5".into())).await.expect("locate"), None);
+    assert_eq!(store.locate("other", Locate::ItemId("i3".into())).await.expect("locate"), Some(1));
     assert_eq!(loc(Locate::AtOrAfter(0)).await, Some(1));
     assert_eq!(loc(Locate::AtOrAfter(250)).await, Some(3));
     assert_eq!(loc(Locate::AtOrAfter(300)).await, Some(3));
@@ -565,12 +407,7 @@ async fn locate_and_items_both_ways() {
         let store = &store;
         async move {
             store
-                .items(ItemQuery {
-                    contact_id: "c".into(),
-                    from,
-                    ascending,
-                    limit,
-                })
+                .items(ItemQuery { contact_id: "c".into(), from, ascending, limit })
                 .await
                 .expect("items")
                 .iter()
@@ -587,12 +424,7 @@ async fn locate_and_items_both_ways() {
     assert_eq!(page(u64::MAX, false, 2).await, vec![10, 9]);
     assert_eq!(page(5, true, 0).await, Vec::<u64>::new());
     let one = store
-        .items(ItemQuery {
-            contact_id: "c".into(),
-            from: 4,
-            ascending: true,
-            limit: 1,
-        })
+        .items(ItemQuery { contact_id: "c".into(), from: 4, ascending: true, limit: 1 })
         .await
         .expect("items");
     assert_eq!(one[0].id, "i4");
@@ -600,17 +432,10 @@ async fn locate_and_items_both_ways() {
     assert_eq!(one[0].json, item("i4", 400).json);
 
     // A duplicate item id in the same contact is refused, and takes no seq.
-    let r = store
-        .commit(items_batch("c", vec![item("new", 2000), item("i1", 2000)]))
-        .await;
+    let r = store.commit(items_batch("c", vec![item("new", 2000), item("i1", 2000)])).await;
     assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
     assert_eq!(
-        seqs(
-            store
-                .commit(items_batch("c", vec![item("i11", 1100)]))
-                .await
-                .expect("commit")
-        ),
+        seqs(store.commit(items_batch("c", vec![item("i11", 1100)])).await.expect("commit")),
         vec![11]
     );
 }
@@ -634,28 +459,14 @@ async fn receipts_merge_first_timestamp_wins() {
             store.commit(b).await.expect("commit")
         }
     };
-    commit(vec![
-        receipt("m1", "a", Some(10), None),
-        receipt("m1", "b", None, Some(12)),
-    ])
-    .await;
+    commit(vec![receipt("m1", "a", Some(10), None), receipt("m1", "b", None, Some(12))]).await;
     commit(vec![receipt("m1", "a", Some(20), Some(21))]).await;
-    commit(vec![
-        receipt("m1", "a", Some(30), Some(31)),
-        receipt("m1", "b", Some(13), Some(99)),
-    ])
-    .await;
+    commit(vec![receipt("m1", "a", Some(30), Some(31)), receipt("m1", "b", Some(13), Some(99))]).await;
     commit(vec![receipt("m2", "a", None, Some(50))]).await;
-    commit(vec![Receipt {
-        contact_id: "other".into(),
-        ..receipt("m1", "z", Some(1), Some(1))
-    }])
-    .await;
+    commit(vec![Receipt { contact_id: "other".into(), ..receipt("m1", "z", Some(1), Some(1)) }]).await;
 
-    let got = store
-        .receipts("c", &["m1".into(), "m2".into(), "m3".into(), "m1".into()])
-        .await
-        .expect("receipts");
+    let got =
+        store.receipts("c", &["m1".into(), "m2".into(), "m3".into(), "m1".into()]).await.expect("receipts");
     assert_eq!(
         got,
         vec![
@@ -665,14 +476,7 @@ async fn receipts_merge_first_timestamp_wins() {
         ]
     );
     assert_eq!(store.receipts("c", &[]).await.expect("receipts"), vec![]);
-    assert_eq!(
-        store
-            .receipts("c", &["m2".into()])
-            .await
-            .expect("receipts")
-            .len(),
-        1
-    );
+    assert_eq!(store.receipts("c", &["m2".into()]).await.expect("receipts").len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -689,12 +493,7 @@ async fn timers_set_move_cancel_due() {
     assert_eq!(store.due_timers(i64::MAX, 10).await.expect("due"), vec![]);
 
     let mut b = Batch::new("c");
-    b.set_timers = vec![
-        timer("a", 300),
-        timer("b", 100),
-        timer("c", 200),
-        timer("d", 200),
-    ];
+    b.set_timers = vec![timer("a", 300), timer("b", 100), timer("c", 200), timer("d", 200)];
     store.commit(b).await.expect("set");
     assert_eq!(store.next_timer().await.expect("next"), Some(100));
     assert_eq!(store.due_timers(99, 10).await.expect("due"), vec![]);
@@ -702,10 +501,7 @@ async fn timers_set_move_cancel_due() {
         store.due_timers(200, 10).await.expect("due"),
         vec![timer("b", 100), timer("c", 200), timer("d", 200)]
     );
-    assert_eq!(
-        store.due_timers(200, 2).await.expect("due"),
-        vec![timer("b", 100), timer("c", 200)]
-    );
+    assert_eq!(store.due_timers(200, 2).await.expect("due"), vec![timer("b", 100), timer("c", 200)]);
     // Due timers stay until cancelled.
     assert_eq!(store.due_timers(200, 10).await.expect("due").len(), 3);
 
@@ -715,10 +511,7 @@ async fn timers_set_move_cancel_due() {
     b.cancel_timers = vec!["c".into(), "unknown".into()];
     store.commit(b).await.expect("move and cancel");
     assert_eq!(store.next_timer().await.expect("next"), Some(200));
-    assert_eq!(
-        store.due_timers(500, 10).await.expect("due"),
-        vec![timer("d", 200), timer("a", 300)]
-    );
+    assert_eq!(store.due_timers(500, 10).await.expect("due"), vec![timer("d", 200), timer("a", 300)]);
     let mut b = Batch::new("c");
     b.cancel_timers = vec!["a".into(), "b".into(), "d".into()];
     store.commit(b).await.expect("cancel all");
@@ -734,15 +527,9 @@ async fn contacts_and_participants_read_through_the_cache() {
     assert_eq!(store.participant("p").await.expect("participant"), None);
     let mut b = Batch::new("c");
     b.contact = Some(contact("c"));
-    b.participants = vec![
-        participant("p", "c", Role::Customer),
-        participant("q", "c", Role::Agent),
-    ];
+    b.participants = vec![participant("p", "c", Role::Customer), participant("q", "c", Role::Agent)];
     store.commit(b).await.expect("create");
-    assert_eq!(
-        store.contact("c").await.expect("contact"),
-        Some(contact("c"))
-    );
+    assert_eq!(store.contact("c").await.expect("contact"), Some(contact("c")));
     assert_eq!(
         store.participant("p").await.expect("participant"),
         Some(participant("p", "c", Role::Customer))
@@ -768,10 +555,7 @@ async fn contacts_and_participants_read_through_the_cache() {
     bad.participants.push(left.clone());
     bad.checks.push(Check::ParticipantActive("ghost".into()));
     assert!(store.commit(bad).await.is_err());
-    assert_eq!(
-        store.contact("c").await.expect("contact"),
-        Some(contact("c"))
-    );
+    assert_eq!(store.contact("c").await.expect("contact"), Some(contact("c")));
     assert_eq!(
         store.participant("p").await.expect("participant"),
         Some(participant("p", "c", Role::Customer))
@@ -781,10 +565,7 @@ async fn contacts_and_participants_read_through_the_cache() {
     let mut leave = Batch::new("c");
     leave.participants.push(left.clone());
     store.commit(leave).await.expect("leave");
-    assert_eq!(
-        store.participant("p").await.expect("participant"),
-        Some(left.clone())
-    );
+    assert_eq!(store.participant("p").await.expect("participant"), Some(left.clone()));
 
     // Readers racing a stream of updates never see an older value after a newer one.
     let writer = {
@@ -806,11 +587,7 @@ async fn contacts_and_participants_read_through_the_cache() {
             let mut last = i64::MIN;
             loop {
                 let c = store.contact("c").await.expect("contact").expect("exists");
-                let v = if c.expires_at > 1_000 {
-                    0
-                } else {
-                    c.expires_at
-                };
+                let v = if c.expires_at > 1_000 { 0 } else { c.expires_at };
                 assert!(v >= last, "went back from {last} to {v}");
                 last = v;
                 if v == 200 {
@@ -828,28 +605,14 @@ async fn contacts_and_participants_read_through_the_cache() {
     let path = dir.db();
     drop(store);
     let store = SqliteStore::open(&path).expect("reopen");
-    assert_eq!(
-        store
-            .contact("c")
-            .await
-            .expect("contact")
-            .expect("exists")
-            .expires_at,
-        200
-    );
-    assert_eq!(
-        store.participant("p").await.expect("participant"),
-        Some(left)
-    );
+    assert_eq!(store.contact("c").await.expect("contact").expect("exists").expires_at, 200);
+    assert_eq!(store.participant("p").await.expect("participant"), Some(left));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_transcript_opens_fast_and_locates_fast() {
     // 200,000 items on one contact by default; CONFAB_BIG_ITEMS=1000000 for the full size.
-    let n: u64 = std::env::var("CONFAB_BIG_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+    let n: u64 = std::env::var("CONFAB_BIG_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
     let dir = TempDir::new("big");
     let path = dir.db();
     let started = Instant::now();
@@ -861,18 +624,13 @@ async fn large_transcript_opens_fast_and_locates_fast() {
                 .map(|i| NewItem {
                     id: format!("item-{i:08}"),
                     at: 1_000_000 + i as i64 * 10,
-                    json: format!(
-                        r#"{{"Id":"item-{i:08}","Type":"MESSAGE","Content":"hello there {i}"}}"#
-                    ),
+                    json: format!(r#"{{"Id":"item-{i:08}","Type":"MESSAGE","Content":"hello there {i}"}}"#),
                 })
                 .collect();
             mk += chunk.len() as u64;
             store.commit(items_batch("big", chunk)).await.expect("fill");
         }
-        store
-            .commit(items_batch("small", vec![item("s", 1)]))
-            .await
-            .expect("small");
+        store.commit(items_batch("small", vec![item("s", 1)])).await.expect("small");
     }
     println!("filled {n} items in {:?}", started.elapsed());
 
@@ -884,57 +642,32 @@ async fn large_transcript_opens_fast_and_locates_fast() {
 
     let started = Instant::now();
     let mid = n / 2;
+    assert_eq!(store.locate("big", Locate::Last).await.expect("locate"), Some(n));
     assert_eq!(
-        store.locate("big", Locate::Last).await.expect("locate"),
-        Some(n)
-    );
-    assert_eq!(
-        store
-            .locate("big", Locate::ItemId(format!("item-{mid:08}")))
-            .await
-            .expect("locate"),
+        store.locate("big", Locate::ItemId(format!("item-{mid:08}"))).await.expect("locate"),
         Some(mid + 1)
     );
     assert_eq!(
-        store
-            .locate("big", Locate::AtOrAfter(1_000_000 + mid as i64 * 10 - 5))
-            .await
-            .expect("locate"),
+        store.locate("big", Locate::AtOrAfter(1_000_000 + mid as i64 * 10 - 5)).await.expect("locate"),
         Some(mid + 1)
     );
     assert_eq!(
-        store
-            .locate("big", Locate::AtOrBefore(1_000_000 + mid as i64 * 10 + 5))
-            .await
-            .expect("locate"),
+        store.locate("big", Locate::AtOrBefore(1_000_000 + mid as i64 * 10 + 5)).await.expect("locate"),
         Some(mid + 1)
     );
     let page = store
-        .items(ItemQuery {
-            contact_id: "big".into(),
-            from: n,
-            ascending: false,
-            limit: 100,
-        })
+        .items(ItemQuery { contact_id: "big".into(), from: n, ascending: false, limit: 100 })
         .await
         .expect("items");
     assert_eq!(page.len(), 100);
     assert_eq!(page[0].seq, n);
     // The first append after open loads MAX(seq) with one index lookup.
     assert_eq!(
-        seqs(
-            store
-                .commit(items_batch("big", vec![item("next", 1)]))
-                .await
-                .expect("commit")
-        ),
+        seqs(store.commit(items_batch("big", vec![item("next", 1)])).await.expect("commit")),
         vec![n + 1]
     );
     let reads = started.elapsed();
     println!("locates, a page and an append on {n} items in {reads:?}");
     assert!(reads.as_millis() < 1_000, "reads took {reads:?}");
-    assert_eq!(
-        store.locate("small", Locate::Last).await.expect("locate"),
-        Some(1)
-    );
+    assert_eq!(store.locate("small", Locate::Last).await.expect("locate"), Some(1));
 }

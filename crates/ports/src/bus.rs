@@ -12,10 +12,7 @@ pub enum EnvelopeKind {
     Item { seq: u64, json: Arc<str> },
     /// Close the sockets of one participant (or of everyone when None) once every item up
     /// to `after_seq` has been delivered.
-    Close {
-        participant_id: Option<String>,
-        after_seq: u64,
-    },
+    Close { participant_id: Option<String>, after_seq: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,17 +22,13 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Millis {
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
     }
 
     fn sleep_until(&self, deadline: Millis) -> Sleep {
         let wait = deadline.saturating_sub(self.now()).max(0);
-        Box::pin(tokio::time::sleep(Duration::from_millis(
-            wait.unsigned_abs(),
-        )))
+        Box::pin(tokio::time::sleep(Duration::from_millis(wait.unsigned_abs())))
     }
 }
 

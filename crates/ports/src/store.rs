@@ -39,10 +39,7 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(contact_id: impl Into<String>) -> Batch {
-        Batch {
-            contact_id: contact_id.into(),
-            ..Batch::default()
-        }
+        Batch { contact_id: contact_id.into(), ..Batch::default() }
     }
 }
 
@@ -97,11 +94,7 @@ pub trait Store: Send + Sync + 'static {
     async fn locate(&self, contact_id: &str, at: Locate) -> Result<Option<u64>, StoreError>;
     async fn items(&self, query: ItemQuery) -> Result<Vec<StoredItem>, StoreError>;
     /// Receipts recorded for these messages of a contact.
-    async fn receipts(
-        &self,
-        contact_id: &str,
-        message_ids: &[String],
-    ) -> Result<Vec<Receipt>, StoreError>;
+    async fn receipts(&self, contact_id: &str, message_ids: &[String]) -> Result<Vec<Receipt>, StoreError>;
     /// Timers due at or before `now`, earliest first (they stay until a batch cancels them).
     async fn due_timers(&self, now: Millis, limit: usize) -> Result<Vec<Timer>, StoreError>;
     /// When the earliest timer is due.

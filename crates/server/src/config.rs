@@ -1,6 +1,8 @@
 //! Settings of the HTTP front.
 
+use crate::throttle::RateLimit;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -15,6 +17,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Frames queued for one socket before it counts as too slow and is closed.
     pub socket_queue: usize,
+    /// Request rates by operation name; none by default.
+    pub rate_limits: HashMap<String, RateLimit>,
 }
 
 impl Default for ServerConfig {
@@ -25,6 +29,7 @@ impl Default for ServerConfig {
             max_body_bytes: 256 * 1024,
             public_url: None,
             socket_queue: 1024,
+            rate_limits: HashMap::new(),
         }
     }
 }

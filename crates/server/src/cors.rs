@@ -4,8 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
-const ALLOW_HEADERS: &str =
-    "content-type, x-amz-bearer, authorization, x-amz-date, x-amz-content-sha256, \
+const ALLOW_HEADERS: &str = "content-type, x-amz-bearer, authorization, x-amz-date, x-amz-content-sha256, \
 x-amz-user-agent, x-amz-security-token, amz-sdk-invocation-id, amz-sdk-request";
 const EXPOSE_HEADERS: &str = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, date";
 
@@ -14,13 +13,8 @@ pub fn preflight(origin: &str, request: &HeaderMap) -> Response {
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
     allow_origin(headers, origin, request);
-    headers.insert(
-        "Access-Control-Allow-Methods",
-        HeaderValue::from_static("GET, POST, PUT, OPTIONS"),
-    );
-    let asked = request
-        .get("access-control-request-headers")
-        .and_then(|h| h.to_str().ok());
+    headers.insert("Access-Control-Allow-Methods", HeaderValue::from_static("GET, POST, PUT, OPTIONS"));
+    let asked = request.get("access-control-request-headers").and_then(|h| h.to_str().ok());
     let allow = match asked {
         Some(asked) if !asked.is_empty() => format!("{ALLOW_HEADERS}, {asked}"),
         _ => ALLOW_HEADERS.to_owned(),
@@ -35,10 +29,7 @@ pub fn preflight(origin: &str, request: &HeaderMap) -> Response {
 /// Adds the CORS headers an actual response needs.
 pub fn decorate(headers: &mut HeaderMap, origin: &str, request: &HeaderMap) {
     allow_origin(headers, origin, request);
-    headers.insert(
-        "Access-Control-Expose-Headers",
-        HeaderValue::from_static(EXPOSE_HEADERS),
-    );
+    headers.insert("Access-Control-Expose-Headers", HeaderValue::from_static(EXPOSE_HEADERS));
 }
 
 /// `*` answers any origin; a configured origin is answered as is.

@@ -13,13 +13,9 @@ pub fn error_response(error: &dyn ApiError) -> Response {
     body.insert("message".into(), Value::String(error.message().to_owned()));
     body.insert("Message".into(), Value::String(error.message().to_owned()));
     body.extend(error.extra_members());
-    let status =
-        StatusCode::from_u16(error.http_status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(error.http_status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, json_body(&Value::Object(body))).into_response();
-    response.headers_mut().insert(
-        "x-amzn-ErrorType",
-        HeaderValue::from_static(error.aws_code()),
-    );
+    response.headers_mut().insert("x-amzn-ErrorType", HeaderValue::from_static(error.aws_code()));
     response
 }
 

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod gateway;
 pub mod metrics;
 pub mod routes;
+pub mod throttle;
 
 use confab_ports::ManualClock;
 use confab_service::Service;
@@ -27,24 +28,16 @@ pub struct App {
     pub gateway: Arc<Gateway>,
     pub metrics: metrics::Metrics,
     pub config: ServerConfig,
+    pub throttle: throttle::Throttle,
     /// Present when the server runs on a test clock that `/_confab/clock` moves.
     pub test_clock: Option<ManualClock>,
 }
 
 impl App {
-    pub fn new(
-        service: Arc<Service>,
-        config: ServerConfig,
-        test_clock: Option<ManualClock>,
-    ) -> Arc<App> {
+    pub fn new(service: Arc<Service>, config: ServerConfig, test_clock: Option<ManualClock>) -> Arc<App> {
         let gateway = Gateway::new(service.clone(), config.socket_queue);
-        Arc::new(App {
-            service,
-            gateway,
-            metrics: metrics::Metrics::default(),
-            config,
-            test_clock,
-        })
+        let throttle = throttle::Throttle::new(&config.rate_limits);
+        Arc::new(App { service, gateway, metrics: metrics::Metrics::default(), config, throttle, test_clock })
     }
 }
 
@@ -55,7 +48,5 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(api::dispatch).with_state(app);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-const BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-];
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -38,17 +36,11 @@ impl Metrics {
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
         let requests = self.requests.lock().clone();
-        let _ = writeln!(
-            out,
-            "# HELP confab_requests_total Requests by operation and HTTP status."
-        );
+        let _ = writeln!(out, "# HELP confab_requests_total Requests by operation and HTTP status.");
         let _ = writeln!(out, "# TYPE confab_requests_total counter");
         for ((op, status), h) in &requests {
-            let _ = writeln!(
-                out,
-                "confab_requests_total{{operation=\"{op}\",status=\"{status}\"}} {}",
-                h.count
-            );
+            let _ =
+                writeln!(out, "confab_requests_total{{operation=\"{op}\",status=\"{status}\"}} {}", h.count);
         }
         let _ = writeln!(
             out,
@@ -67,7 +59,11 @@ impl Metrics {
                 "confab_request_duration_seconds_sum{{operation=\"{op}\",status=\"{status}\"}} {}",
                 h.sum
             );
-            let _ = writeln!(out, "confab_request_duration_seconds_count{{operation=\"{op}\",status=\"{status}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "confab_request_duration_seconds_count{{operation=\"{op}\",status=\"{status}\"}} {}",
+                h.count
+            );
         }
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}");

@@ -123,31 +123,23 @@ pub fn route(method: &http::Method, path: &str) -> Result<Route, RouteError> {
             ["participant", "complete-attachment-upload"] => {
                 (CompleteAttachmentUpload, http::Method::POST, vec![])
             }
-            ["participant", "connection"] => {
-                (CreateParticipantConnection, http::Method::POST, vec![])
-            }
+            ["participant", "connection"] => (CreateParticipantConnection, http::Method::POST, vec![]),
             ["participant", "views", token] if !token.is_empty() => {
                 (DescribeView, http::Method::GET, vec![("ViewToken", *token)])
             }
             ["participant", "disconnect"] => (DisconnectParticipant, http::Method::POST, vec![]),
             ["participant", "attachment"] => (GetAttachment, http::Method::POST, vec![]),
-            ["participant", "authentication-url"] => {
-                (GetAuthenticationUrl, http::Method::POST, vec![])
-            }
+            ["participant", "authentication-url"] => (GetAuthenticationUrl, http::Method::POST, vec![]),
             ["participant", "transcript"] => (GetTranscript, http::Method::POST, vec![]),
             ["participant", "event"] => (SendEvent, http::Method::POST, vec![]),
             ["participant", "message"] => (SendMessage, http::Method::POST, vec![]),
-            ["participant", "start-attachment-upload"] => {
-                (StartAttachmentUpload, http::Method::POST, vec![])
-            }
+            ["participant", "start-attachment-upload"] => (StartAttachmentUpload, http::Method::POST, vec![]),
             ["contact", "chat"] => (StartChatContact, http::Method::PUT, vec![]),
             ["contact", "create-participant"] => (CreateParticipant, http::Method::POST, vec![]),
             ["contact", "stop"] => (StopContact, http::Method::POST, vec![]),
-            ["contacts", instance, contact] => (
-                DescribeContact,
-                http::Method::GET,
-                vec![("InstanceId", *instance), ("ContactId", *contact)],
-            ),
+            ["contacts", instance, contact] => {
+                (DescribeContact, http::Method::GET, vec![("InstanceId", *instance), ("ContactId", *contact)])
+            }
             ["contact", "start-streaming"] => (StartContactStreaming, http::Method::POST, vec![]),
             ["contact", "stop-streaming"] => (StopContactStreaming, http::Method::POST, vec![]),
             ["contact", "persistent-contact-association", instance, contact] => (
@@ -175,9 +167,7 @@ pub fn route(method: &http::Method, path: &str) -> Result<Route, RouteError> {
     let labels = labels
         .into_iter()
         .map(|(name, raw)| {
-            let value = percent_decode_str(raw)
-                .decode_utf8()
-                .map_err(|_| RouteError::BadLabel)?;
+            let value = percent_decode_str(raw).decode_utf8().map_err(|_| RouteError::BadLabel)?;
             if value.is_empty() {
                 return Err(RouteError::BadLabel);
             }
@@ -195,14 +185,8 @@ mod tests {
     fn routes_by_method_and_path() {
         let r = route(&http::Method::POST, "/participant/message").map(|r| r.endpoint);
         assert_eq!(r, Ok(Endpoint::SendMessage));
-        assert_eq!(
-            route(&http::Method::GET, "/participant/message"),
-            Err(RouteError::MethodNotAllowed)
-        );
-        assert_eq!(
-            route(&http::Method::POST, "/participant/nope"),
-            Err(RouteError::NotFound)
-        );
+        assert_eq!(route(&http::Method::GET, "/participant/message"), Err(RouteError::MethodNotAllowed));
+        assert_eq!(route(&http::Method::POST, "/participant/nope"), Err(RouteError::NotFound));
         assert_eq!(
             route(&http::Method::PUT, "/contact/chat").map(|r| r.endpoint),
             Ok(Endpoint::StartChatContact)
@@ -216,19 +200,8 @@ mod tests {
             "/participant/views/view%2Ftoken%2Bwith%20spaces%26%3F%3D%28%29%21%2A%27",
         );
         let labels = r.map(|r| r.labels).unwrap_or_default();
-        assert_eq!(
-            labels,
-            vec![("ViewToken", "view/token+with spaces&?=()!*'".to_owned())]
-        );
-        let r = route(&http::Method::GET, "/contacts/inst-1/c%2525")
-            .map(|r| r.labels)
-            .unwrap_or_default();
-        assert_eq!(
-            r,
-            vec![
-                ("InstanceId", "inst-1".to_owned()),
-                ("ContactId", "c%25".to_owned())
-            ]
-        );
+        assert_eq!(labels, vec![("ViewToken", "view/token+with spaces&?=()!*'".to_owned())]);
+        let r = route(&http::Method::GET, "/contacts/inst-1/c%2525").map(|r| r.labels).unwrap_or_default();
+        assert_eq!(r, vec![("InstanceId", "inst-1".to_owned()), ("ContactId", "c%25".to_owned())]);
     }
 }

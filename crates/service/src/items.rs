@@ -74,14 +74,12 @@ impl Service {
     pub(crate) async fn push_committed(&self, contact: &Contact, items: &[Item], seqs: &[u64]) {
         self.count_items(items.len());
         for (item, seq) in items.iter().zip(seqs) {
-            self.publish_item(&contact.id, *seq, pushed_json(item, contact))
-                .await;
+            self.publish_item(&contact.id, *seq, pushed_json(item, contact)).await;
         }
     }
 
     /// Pushes an item that is not kept in the transcript (typing, receipts).
     pub(crate) async fn push_ephemeral(&self, contact: &Contact, item: &Item) {
-        self.publish_item(&contact.id, 0, pushed_json(item, contact))
-            .await;
+        self.publish_item(&contact.id, 0, pushed_json(item, contact)).await;
     }
 }

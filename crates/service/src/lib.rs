@@ -89,16 +89,8 @@ impl Service {
     }
 
     pub(crate) async fn publish_item(&self, contact_id: &str, seq: u64, json: String) {
-        let kind = EnvelopeKind::Item {
-            seq,
-            json: Arc::from(json),
-        };
-        self.bus
-            .publish(Envelope {
-                contact_id: contact_id.to_owned(),
-                kind,
-            })
-            .await;
+        let kind = EnvelopeKind::Item { seq, json: Arc::from(json) };
+        self.bus.publish(Envelope { contact_id: contact_id.to_owned(), kind }).await;
     }
 
     pub(crate) async fn publish_close(
@@ -107,16 +99,8 @@ impl Service {
         participant_id: Option<String>,
         after_seq: u64,
     ) {
-        let kind = EnvelopeKind::Close {
-            participant_id,
-            after_seq,
-        };
-        self.bus
-            .publish(Envelope {
-                contact_id: contact_id.to_owned(),
-                kind,
-            })
-            .await;
+        let kind = EnvelopeKind::Close { participant_id, after_seq };
+        self.bus.publish(Envelope { contact_id: contact_id.to_owned(), kind }).await;
     }
 }
 

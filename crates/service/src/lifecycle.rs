@@ -54,23 +54,11 @@ impl Service {
 
     /// Like `authenticate` but for a participant that may have left (idempotent replays).
     pub(crate) async fn session_of(&self, claims: Claims) -> Result<Session, ParticipantError> {
-        let participant = self
-            .store
-            .participant(&claims.participant_id)
-            .await
-            .map_err(internal_p)?;
-        let contact = self
-            .store
-            .contact(&claims.contact_id)
-            .await
-            .map_err(internal_p)?;
+        let participant = self.store.participant(&claims.participant_id).await.map_err(internal_p)?;
+        let contact = self.store.contact(&claims.contact_id).await.map_err(internal_p)?;
         match (participant, contact) {
             (Some(participant), Some(contact)) if participant.contact_id == contact.id => {
-                Ok(Session {
-                    claims,
-                    participant,
-                    contact,
-                })
+                Ok(Session { claims, participant, contact })
             }
             _ => Err(ParticipantError::access_denied()),
         }
@@ -93,12 +81,8 @@ impl Service {
         contact.ended_at = Some(now);
         contact.disconnect_reason = Some(why.to_owned());
         batch.contact = Some(contact);
-        batch
-            .cancel_timers
-            .push(timer_key(TIMER_EXPIRY, &batch.contact_id));
-        batch
-            .cancel_timers
-            .push(timer_key(TIMER_CONNECT, &batch.contact_id));
+        batch.cancel_timers.push(timer_key(TIMER_EXPIRY, &batch.contact_id));
+        batch.cancel_timers.push(timer_key(TIMER_CONNECT, &batch.contact_id));
     }
 
     /// Ends a chat that is still active. Returns false when it had already ended.
@@ -110,8 +94,7 @@ impl Service {
         match self.store.commit(batch).await {
             Ok(Committed::Applied { seqs }) => {
                 self.push_committed(contact, &items, &seqs).await;
-                self.publish_close(&contact.id, None, seqs.last().copied().unwrap_or(0))
-                    .await;
+                self.publish_close(&contact.id, None, seqs.last().copied().unwrap_or(0)).await;
                 Ok(true)
             }
             Ok(Committed::Replayed { .. }) | Err(StoreError::CheckFailed(_)) => Ok(false),
@@ -128,34 +111,20 @@ impl Service {
         idempotency: Option<(String, String)>,
     ) -> Result<Committed, ParticipantError> {
         let (me, contact) = (&session.participant, &session.contact);
-        let everyone = self
-            .store
-            .participants(&contact.id)
-            .await
-            .map_err(internal_p)?;
+        let everyone = self.store.participants(&contact.id).await.map_err(internal_p)?;
         let active: Vec<&Participant> = everyone.iter().filter(|p| p.is_active()).collect();
         let mut leavers = vec![me.clone()];
         if me.role == Role::Customer && disconnects_agents(contact) {
-            leavers.extend(
-                active
-                    .iter()
-                    .filter(|p| p.role == Role::Agent)
-                    .map(|p| (*p).clone()),
-            );
+            leavers.extend(active.iter().filter(|p| p.role == Role::Agent).map(|p| (*p).clone()));
         }
         let ends = match me.role {
             Role::Customer => true,
-            Role::Agent => !active
-                .iter()
-                .any(|p| p.role == Role::Agent && p.id != me.id),
+            Role::Agent => !active.iter().any(|p| p.role == Role::Agent && p.id != me.id),
             _ => false,
         };
         let now = self.clock.now();
         let mut batch = Batch::new(contact.id.clone());
-        batch.checks = vec![
-            Check::ContactActive,
-            Check::ParticipantActive(me.id.clone()),
-        ];
+        batch.checks = vec![Check::ContactActive, Check::ParticipantActive(me.id.clone())];
         batch.idempotency = idempotency;
         let mut items = Vec::new();
         for mut p in leavers {
@@ -166,11 +135,7 @@ impl Service {
             batch.participants.push(p);
         }
         if ends {
-            let why = if me.role == Role::Customer {
-                reason::CUSTOMER
-            } else {
-                reason::AGENT
-            };
+            let why = if me.role == Role::Customer { reason::CUSTOMER } else { reason::AGENT };
             self.add_chat_end(contact, why, &mut batch, &mut items);
         }
         let leaver_ids: Vec<String> = batch.participants.iter().map(|p| p.id.clone()).collect();

@@ -24,13 +24,7 @@ impl Service {
                 }
                 Err(e) => tracing::warn!(error = %e, "reading due timers failed"),
             }
-            let next = self
-                .store
-                .next_timer()
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(now + IDLE_MS);
+            let next = self.store.next_timer().await.ok().flatten().unwrap_or(now + IDLE_MS);
             let next = next.min(now + IDLE_MS);
             tokio::select! {
                 () = self.clock.sleep_until(next.max(now + 1)) => {}
@@ -47,10 +41,12 @@ impl Service {
                 self.end_chat(&contact, reason::EXPIRED).await?;
             }
             (TIMER_CONNECT, Some(contact)) => {
-                let customer_connected =
-                    self.store.participants(&contact.id).await?.iter().any(|p| {
-                        p.role == confab_ports::Role::Customer && p.connected_at.is_some()
-                    });
+                let customer_connected = self
+                    .store
+                    .participants(&contact.id)
+                    .await?
+                    .iter()
+                    .any(|p| p.role == confab_ports::Role::Customer && p.connected_at.is_some());
                 if !customer_connected {
                     self.end_chat(&contact, reason::OTHER).await?;
                 }

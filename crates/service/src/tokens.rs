@@ -59,12 +59,7 @@ impl Tokens {
             claims.contact_id, claims.participant_id, claims.issued, claims.expires, claims.extra
         );
         let tag = self.tag(kind, payload.as_bytes());
-        format!(
-            "{}{}.{}",
-            kind.tag(),
-            URL_SAFE_NO_PAD.encode(payload),
-            URL_SAFE_NO_PAD.encode(tag)
-        )
+        format!("{}{}.{}", kind.tag(), URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag))
     }
 
     /// The claims of a genuine token of this kind that has not expired at `now`.
@@ -118,24 +113,11 @@ mod tests {
     fn round_trip_kind_and_expiry() {
         let tokens = Tokens::new(b"k");
         let t = tokens.mint(TokenKind::Connection, &claims(100));
-        assert_eq!(
-            tokens.verify(TokenKind::Connection, &t, 99),
-            Some(claims(100))
-        );
-        assert_eq!(
-            tokens.verify(TokenKind::Connection, &t, 100),
-            None,
-            "expired"
-        );
-        assert_eq!(
-            tokens.verify(TokenKind::Participant, &t, 1),
-            None,
-            "wrong kind"
-        );
+        assert_eq!(tokens.verify(TokenKind::Connection, &t, 99), Some(claims(100)));
+        assert_eq!(tokens.verify(TokenKind::Connection, &t, 100), None, "expired");
+        assert_eq!(tokens.verify(TokenKind::Participant, &t, 1), None, "wrong kind");
         let p = tokens.mint(TokenKind::Participant, &claims(0));
-        assert!(tokens
-            .verify(TokenKind::Participant, &p, i64::MAX)
-            .is_some());
+        assert!(tokens.verify(TokenKind::Participant, &p, i64::MAX).is_some());
     }
 
     #[test]
@@ -144,14 +126,8 @@ mod tests {
         let t = tokens.mint(TokenKind::Connection, &claims(100));
         let mut forged = t.clone().into_bytes();
         forged[3] ^= 1;
-        assert_eq!(
-            tokens.verify(TokenKind::Connection, &String::from_utf8_lossy(&forged), 1),
-            None
-        );
-        assert_eq!(
-            Tokens::new(b"other").verify(TokenKind::Connection, &t, 1),
-            None
-        );
+        assert_eq!(tokens.verify(TokenKind::Connection, &String::from_utf8_lossy(&forged), 1), None);
+        assert_eq!(Tokens::new(b"other").verify(TokenKind::Connection, &t, 1), None);
         assert_eq!(tokens.verify(TokenKind::Connection, "C", 1), None);
         assert_eq!(tokens.verify(TokenKind::Connection, "", 1), None);
     }

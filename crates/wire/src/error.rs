@@ -23,11 +23,7 @@ pub enum ParticipantError {
     #[error("AccessDeniedException: {0}")]
     AccessDenied(String),
     #[error("ResourceNotFoundException: {message}")]
-    ResourceNotFound {
-        message: String,
-        resource_id: String,
-        resource_type: String,
-    },
+    ResourceNotFound { message: String, resource_id: String, resource_type: String },
     #[error("ConflictException: {0}")]
     Conflict(String),
     #[error("ServiceQuotaExceededException: {0}")]
@@ -88,12 +84,7 @@ impl ApiError for ParticipantError {
 
     fn extra_members(&self) -> Map<String, Value> {
         let mut extra = Map::new();
-        if let ParticipantError::ResourceNotFound {
-            resource_id,
-            resource_type,
-            ..
-        } = self
-        {
+        if let ParticipantError::ResourceNotFound { resource_id, resource_type, .. } = self {
             extra.insert("ResourceId".into(), Value::String(resource_id.clone()));
             extra.insert("ResourceType".into(), Value::String(resource_type.clone()));
         }
@@ -182,18 +173,12 @@ mod tests {
     #[test]
     fn codes_and_statuses_follow_the_models() {
         let denied = ParticipantError::access_denied();
-        assert_eq!(
-            (denied.aws_code(), denied.http_status_code()),
-            ("AccessDeniedException", 403)
-        );
+        assert_eq!((denied.aws_code(), denied.http_status_code()), ("AccessDeniedException", 403));
         assert_eq!(denied.message(), "Access denied");
         let quota = ParticipantError::ServiceQuotaExceeded("x".into());
         assert_eq!(quota.http_status_code(), 402);
         let gone = ConnectError::ContactNotFound("x".into());
-        assert_eq!(
-            (gone.aws_code(), gone.http_status_code()),
-            ("ContactNotFoundException", 410)
-        );
+        assert_eq!((gone.aws_code(), gone.http_status_code()), ("ContactNotFoundException", 410));
         let nf = ParticipantError::ResourceNotFound {
             message: "m".into(),
             resource_id: "v".into(),

@@ -17,11 +17,9 @@ pub mod event {
     pub const MESSAGE_DELIVERED: &str = "application/vnd.amazonaws.connect.event.message.delivered";
     pub const MESSAGE_READ: &str = "application/vnd.amazonaws.connect.event.message.read";
     pub const MESSAGE_METADATA: &str = "application/vnd.amazonaws.connect.event.message.metadata";
-    pub const PARTICIPANT_JOINED: &str =
-        "application/vnd.amazonaws.connect.event.participant.joined";
+    pub const PARTICIPANT_JOINED: &str = "application/vnd.amazonaws.connect.event.participant.joined";
     pub const PARTICIPANT_LEFT: &str = "application/vnd.amazonaws.connect.event.participant.left";
-    pub const PARTICIPANT_INVITED: &str =
-        "application/vnd.amazonaws.connect.event.participant.invited";
+    pub const PARTICIPANT_INVITED: &str = "application/vnd.amazonaws.connect.event.participant.invited";
     pub const CHAT_ENDED: &str = "application/vnd.amazonaws.connect.event.chat.ended";
 }
 
@@ -31,8 +29,7 @@ pub mod message {
     pub const MARKDOWN: &str = "text/markdown";
     pub const JSON: &str = "application/json";
     pub const INTERACTIVE: &str = "application/vnd.amazonaws.connect.message.interactive";
-    pub const INTERACTIVE_RESPONSE: &str =
-        "application/vnd.amazonaws.connect.message.interactive.response";
+    pub const INTERACTIVE_RESPONSE: &str = "application/vnd.amazonaws.connect.message.interactive.response";
     /// Every type a contact may enable through SupportedMessagingContentTypes.
     pub const ALL: [&str; 5] = [PLAIN, MARKDOWN, JSON, INTERACTIVE, INTERACTIVE_RESPONSE];
 }
@@ -112,11 +109,7 @@ mod tests {
 
     #[test]
     fn frame_double_encodes_the_item() {
-        let item = Item {
-            id: Some("1".into()),
-            kind: Some("MESSAGE".into()),
-            ..Item::default()
-        };
+        let item = Item { id: Some("1".into()), kind: Some("MESSAGE".into()), ..Item::default() };
         let json = serde_json::to_string(&item).unwrap_or_default();
         let frame: serde_json::Value = serde_json::from_str(&chat_frame(&json)).unwrap_or_default();
         assert_eq!(frame["topic"], "aws/chat");

@@ -9,12 +9,7 @@ pub fn iso_millis(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
 /// Parses an ISO-8601 UTC instant (`…Z` or `…+00:00`, any fraction) to epoch milliseconds.
@@ -62,10 +57,8 @@ pub fn epoch_seconds(ms: i64) -> serde_json::Value {
     if ms % 1000 == 0 {
         serde_json::Value::from(ms / 1000)
     } else {
-        serde_json::Number::from_f64(ms as f64 / 1000.0).map_or(
-            serde_json::Value::from(ms / 1000),
-            serde_json::Value::Number,
-        )
+        serde_json::Number::from_f64(ms as f64 / 1000.0)
+            .map_or(serde_json::Value::from(ms / 1000), serde_json::Value::Number)
     }
 }
 
@@ -108,10 +101,7 @@ mod tests {
             assert_eq!(parse_iso(&iso_millis(ms)), Some(ms));
         }
         assert_eq!(parse_iso("2019-11-08T02:41:28Z"), Some(1_573_180_888_000));
-        assert_eq!(
-            parse_iso("2019-11-08T03:41:28.5+01:00"),
-            Some(1_573_180_888_500)
-        );
+        assert_eq!(parse_iso("2019-11-08T03:41:28.5+01:00"), Some(1_573_180_888_500));
         assert_eq!(parse_iso("yesterday"), None);
         assert_eq!(parse_iso("2019-13-08T02:41:28Z"), None);
     }

@@ -52,11 +52,7 @@ const PATTERN_SAMPLES: &[(&str, &str, &str)] = &[
         "Submit form",
         " leading space",
     ),
-    (
-        "^[a-zA-Z0-9\\_\\-:\\/$]+$",
-        "arn:aws:connect/view$1",
-        "no spaces allowed",
-    ),
+    ("^[a-zA-Z0-9\\_\\-:\\/$]+$", "arn:aws:connect/view$1", "no spaces allowed"),
     ("^(?!aws:)[a-zA-Z+-=._:/]+$", "department", "aws:reserved"),
     (
         "^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$",
@@ -143,20 +139,10 @@ struct Case {
 
 impl Case {
     fn reject(label: impl Into<String>, value: Value, expect: impl Into<String>) -> Case {
-        Case {
-            label: label.into(),
-            leaf: Leaf::Set(value),
-            expect: Some(expect.into()),
-            at: None,
-        }
+        Case { label: label.into(), leaf: Leaf::Set(value), expect: Some(expect.into()), at: None }
     }
     fn accept(label: impl Into<String>, value: Value) -> Case {
-        Case {
-            label: label.into(),
-            leaf: Leaf::Set(value),
-            expect: None,
-            at: None,
-        }
+        Case { label: label.into(), leaf: Leaf::Set(value), expect: None, at: None }
     }
 }
 
@@ -174,10 +160,7 @@ impl ModelJson {
     }
 
     fn shape(&self, name: &str) -> &Map<String, Value> {
-        self.shapes()
-            .get(name)
-            .and_then(Value::as_object)
-            .unwrap_or_else(|| panic!("no shape {name}"))
+        self.shapes().get(name).and_then(Value::as_object).unwrap_or_else(|| panic!("no shape {name}"))
     }
 
     fn ty(&self, name: &str) -> &str {
@@ -185,17 +168,11 @@ impl ModelJson {
     }
 
     fn usize_of(&self, name: &str, key: &str) -> Option<usize> {
-        self.shape(name)
-            .get(key)
-            .and_then(Value::as_u64)
-            .map(|n| n as usize)
+        self.shape(name).get(key).and_then(Value::as_u64).map(|n| n as usize)
     }
 
     fn target_of(&self, name: &str, key: &str) -> String {
-        self.shape(name)[key]["shape"]
-            .as_str()
-            .expect("target")
-            .to_owned()
+        self.shape(name)[key]["shape"].as_str().expect("target").to_owned()
     }
 
     fn members(&self, name: &str) -> Vec<(String, String)> {
@@ -203,12 +180,7 @@ impl ModelJson {
             .as_object()
             .expect("members")
             .iter()
-            .map(|(m, r)| {
-                (
-                    m.clone(),
-                    r["shape"].as_str().expect("member shape").to_owned(),
-                )
-            })
+            .map(|(m, r)| (m.clone(), r["shape"].as_str().expect("member shape").to_owned()))
             .collect()
     }
 
@@ -216,19 +188,12 @@ impl ModelJson {
         self.shape(name)
             .get("required")
             .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     }
 
     fn is_union(&self, name: &str) -> bool {
-        self.shape(name)
-            .get("union")
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        self.shape(name).get("union").and_then(Value::as_bool).unwrap_or(false)
     }
 
     fn pattern(&self, name: &str) -> Option<&str> {
@@ -239,11 +204,7 @@ impl ModelJson {
         self.shape(name)
             .get("enum")
             .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
     }
 
     fn pattern_sample(pattern: &str) -> (&'static str, &'static str) {
@@ -283,20 +244,12 @@ impl ModelJson {
         let s = self.shape(name);
         let num = |k: &str| {
             s.get(k).map(|v| {
-                v.as_i64()
-                    .map(i128::from)
-                    .or_else(|| v.as_u64().map(i128::from))
-                    .expect("integer bound")
+                v.as_i64().map(i128::from).or_else(|| v.as_u64().map(i128::from)).expect("integer bound")
             })
         };
         let min = num("min");
         let max = num("max");
-        (
-            min.unwrap_or(lo).max(lo),
-            max.unwrap_or(hi).min(hi),
-            min.is_some(),
-            max.is_some(),
-        )
+        (min.unwrap_or(lo).max(lo), max.unwrap_or(hi).min(hi), min.is_some(), max.is_some())
     }
 
     /// A minimal valid value: required members only, one list item / map entry at least.
@@ -329,20 +282,12 @@ impl ModelJson {
             "structure" => {
                 let mut obj = Map::new();
                 if self.is_union(name) {
-                    let (m, s) = self
-                        .members(name)
-                        .into_iter()
-                        .next()
-                        .expect("union has members");
+                    let (m, s) = self.members(name).into_iter().next().expect("union has members");
                     obj.insert(m, self.valid(&s, depth + 1));
                 } else {
                     let members = self.members(name);
                     for r in self.required(name) {
-                        let s = &members
-                            .iter()
-                            .find(|(m, _)| *m == r)
-                            .expect("required member")
-                            .1;
+                        let s = &members.iter().find(|(m, _)| *m == r).expect("required member").1;
                         obj.insert(r, self.valid(s, depth + 1));
                     }
                 }
@@ -397,12 +342,7 @@ impl ModelJson {
                 if rest.is_empty() && matches!(leaf, Leaf::Remove) {
                     obj.remove(m);
                 } else {
-                    let shape = self
-                        .members(name)
-                        .into_iter()
-                        .find(|(n, _)| n == m)
-                        .expect("member")
-                        .1;
+                    let shape = self.members(name).into_iter().find(|(n, _)| n == m).expect("member").1;
                     obj.insert(m.clone(), self.build(&shape, rest, leaf));
                 }
                 Value::Object(obj)
@@ -417,9 +357,7 @@ impl ModelJson {
                 let mut v = self.valid(name, 0);
                 let value = self.target_of(name, "value");
                 let key = self.first_key(name);
-                v.as_object_mut()
-                    .expect("map")
-                    .insert(key, self.build(&value, rest, leaf));
+                v.as_object_mut().expect("map").insert(key, self.build(&value, rest, leaf));
                 v
             }
         }
@@ -433,12 +371,7 @@ impl ModelJson {
             let mut steps = steps.to_vec();
             steps.push(step);
             self.walk(&shape, &steps, &path, depth + 1, out);
-            out.push(Target {
-                steps,
-                path,
-                shape,
-                via,
-            });
+            out.push(Target { steps, path, shape, via });
         };
         match self.ty(name) {
             "structure" => {
@@ -448,17 +381,9 @@ impl ModelJson {
                     let via = if union {
                         Via::UnionMember
                     } else {
-                        Via::Member {
-                            required: required.contains(&m),
-                        }
+                        Via::Member { required: required.contains(&m) }
                     };
-                    push(
-                        Step::Member(m.clone()),
-                        join(path, &lower_first(&m)),
-                        s,
-                        via,
-                        out,
-                    );
+                    push(Step::Member(m.clone()), join(path, &lower_first(&m)), s, via, out);
                 }
             }
             "list" => {
@@ -467,13 +392,7 @@ impl ModelJson {
             }
             "map" => {
                 let value = self.target_of(name, "value");
-                push(
-                    Step::MapValue,
-                    join(path, &self.first_key(name)),
-                    value,
-                    Via::MapValue,
-                    out,
-                );
+                push(Step::MapValue, join(path, &self.first_key(name)), value, Via::MapValue, out);
             }
             _ => {}
         }
@@ -491,41 +410,21 @@ impl ModelJson {
                     expect: Some("Member must not be null".into()),
                     at: None,
                 });
-                cases.push(Case::reject(
-                    "required (null)",
-                    Value::Null,
-                    "Member must not be null",
-                ));
+                cases.push(Case::reject("required (null)", Value::Null, "Member must not be null"));
             }
             Via::Item | Via::MapValue => {
-                cases.push(Case::reject(
-                    "not null",
-                    Value::Null,
-                    "Member must not be null",
-                ));
+                cases.push(Case::reject("not null", Value::Null, "Member must not be null"));
             }
             Via::Member { required: false } | Via::UnionMember => {}
         }
         match self.ty(name) {
             "string" => {
-                cases.push(Case::reject(
-                    "type",
-                    json!(12345),
-                    "Member must be a string",
-                ));
+                cases.push(Case::reject("type", json!(12345), "Member must be a string"));
                 cases.extend(self.string_cases(name));
             }
             "integer" | "long" => {
-                cases.push(Case::reject(
-                    "type (string)",
-                    json!("7"),
-                    "Member must be an integer",
-                ));
-                cases.push(Case::reject(
-                    "type (fraction)",
-                    json!(1.5),
-                    "Member must be an integer",
-                ));
+                cases.push(Case::reject("type (string)", json!("7"), "Member must be an integer"));
+                cases.push(Case::reject("type (fraction)", json!(1.5), "Member must be an integer"));
                 let (min, max, _, _) = self.int_bounds(name);
                 if let Some(v) = int_json(min - 1) {
                     cases.push(Case::reject(
@@ -569,27 +468,12 @@ impl ModelJson {
                     cases.push(Case::accept("max value boundary", json!(v)));
                 }
             }
-            "boolean" => cases.push(Case::reject(
-                "type",
-                json!("true"),
-                "Member must be a boolean",
-            )),
+            "boolean" => cases.push(Case::reject("type", json!("true"), "Member must be a boolean")),
             "timestamp" => {
-                cases.push(Case::reject(
-                    "type",
-                    json!(true),
-                    "Member must be a timestamp",
-                ));
-                cases.push(Case::accept(
-                    "timestamp as string",
-                    json!("2024-01-01T00:00:00Z"),
-                ));
+                cases.push(Case::reject("type", json!(true), "Member must be a timestamp"));
+                cases.push(Case::accept("timestamp as string", json!("2024-01-01T00:00:00Z")));
             }
-            "blob" => cases.push(Case::reject(
-                "type",
-                json!(5),
-                "Member must be a base64-encoded string",
-            )),
+            "blob" => cases.push(Case::reject("type", json!(5), "Member must be a base64-encoded string")),
             "list" => {
                 cases.push(Case::reject("type", json!("x"), "Member must be a list"));
                 let member = self.target_of(name, "member");
@@ -607,10 +491,7 @@ impl ModelJson {
                         Value::Array(vec![item.clone(); max + 1]),
                         format!("Member must have length less than or equal to {max}"),
                     ));
-                    cases.push(Case::accept(
-                        "list max boundary",
-                        Value::Array(vec![item; max]),
-                    ));
+                    cases.push(Case::accept("list max boundary", Value::Array(vec![item; max])));
                 }
             }
             "map" => {
@@ -645,9 +526,7 @@ impl ModelJson {
                     cases.push(Case {
                         label: format!("map key {}", c.label),
                         leaf: Leaf::Set(Value::Object(entry)),
-                        expect: expect
-                            .as_ref()
-                            .map(|e| format!("Map keys must satisfy constraint: [{e}")),
+                        expect: expect.as_ref().map(|e| format!("Map keys must satisfy constraint: [{e}")),
                         at: None,
                     });
                 }
@@ -688,10 +567,7 @@ impl ModelJson {
             cases.push(Case::reject(
                 "enum",
                 json!("NOT_A_MODELED_VALUE"),
-                format!(
-                    "Member must satisfy enum value set: [{}]",
-                    values.join(", ")
-                ),
+                format!("Member must satisfy enum value set: [{}]", values.join(", ")),
             ));
             for v in values {
                 cases.push(Case::accept(format!("enum value {v}"), json!(v)));
@@ -701,17 +577,10 @@ impl ModelJson {
         // lengths are built from the valid sample, padded or cut with a multi-byte character
         // (pattern samples are chosen so that this keeps them matching)
         let sample = self.valid_string(name, 0);
-        let fill = if self.pattern(name).is_some() {
-            sample.chars().last().unwrap_or('a')
-        } else {
-            WIDE
-        };
+        let fill = if self.pattern(name).is_some() { sample.chars().last().unwrap_or('a') } else { WIDE };
         let of_len = |n: usize| -> String {
-            let mut s: String = if self.pattern(name).is_some() {
-                sample.chars().take(n).collect()
-            } else {
-                String::new()
-            };
+            let mut s: String =
+                if self.pattern(name).is_some() { sample.chars().take(n).collect() } else { String::new() };
             while s.chars().count() < n {
                 s.push(fill);
             }
@@ -775,16 +644,11 @@ impl ModelJson {
     fn check_case(&self, op: &str, input: &str, t: &Target, case: &Case, report: &mut Report) {
         let value = self.build(input, &t.steps, &case.leaf);
         report.checks += 1;
-        let where_ = format!(
-            "{:?} {op} '{}' ({}): {}",
-            self.api, t.path, t.shape, case.label
-        );
+        let where_ = format!("{:?} {op} '{}' ({}): {}", self.api, t.path, t.shape, case.label);
         let result = validate(self.api, op, &value);
         let Some(expect) = &case.expect else {
             if let Err(e) = result {
-                report
-                    .failures
-                    .push(format!("{where_}: valid input rejected: {}", e.message));
+                report.failures.push(format!("{where_}: valid input rejected: {}", e.message));
             }
             return;
         };
@@ -798,9 +662,7 @@ impl ModelJson {
         let at = case.at.as_deref().unwrap_or(&t.path);
         let needle = format!(" at '{at}' failed to satisfy constraint: {expect}");
         match result {
-            Ok(()) => report
-                .failures
-                .push(format!("{where_}: NOT ENFORCED (input accepted)")),
+            Ok(()) => report.failures.push(format!("{where_}: NOT ENFORCED (input accepted)")),
             Err(e) => {
                 let named = e.violations.iter().any(|v| v.contains(&needle));
                 if !named || e.violations.len() != 1 {
@@ -810,10 +672,9 @@ impl ModelJson {
                     ));
                 }
                 if !e.message.contains(&needle) {
-                    report.failures.push(format!(
-                        "{where_}: message does not name the violation: {}",
-                        e.message
-                    ));
+                    report
+                        .failures
+                        .push(format!("{where_}: message does not name the violation: {}", e.message));
                 }
             }
         }
@@ -826,11 +687,7 @@ impl ModelJson {
             .as_object()
             .expect("operations")
             .values()
-            .filter_map(|o| {
-                o.get("input")
-                    .and_then(|i| i["shape"].as_str())
-                    .map(str::to_owned)
-            })
+            .filter_map(|o| o.get("input").and_then(|i| i["shape"].as_str()).map(str::to_owned))
             .collect();
         let mut out = BTreeSet::new();
         while let Some(n) = stack.pop() {
@@ -856,14 +713,8 @@ impl ModelJson {
 
 fn models() -> [ModelJson; 2] {
     [
-        ModelJson {
-            api: Api::Participant,
-            model: parse(PARTICIPANT_JSON),
-        },
-        ModelJson {
-            api: Api::Connect,
-            model: parse(CONNECT_JSON),
-        },
+        ModelJson { api: Api::Participant, model: parse(PARTICIPANT_JSON) },
+        ModelJson { api: Api::Connect, model: parse(CONNECT_JSON) },
     ]
 }
 
@@ -929,10 +780,7 @@ fn operation_list_and_errors_match_the_model() {
                 .iter()
                 .map(|e| e["shape"].as_str().expect("error shape"))
                 .collect();
-            let got: Vec<&str> = operation_errors(m.api, op)
-                .iter()
-                .map(String::as_str)
-                .collect();
+            let got: Vec<&str> = operation_errors(m.api, op).iter().map(String::as_str).collect();
             assert_eq!(got, errors, "{:?} {op}", m.api);
             for e in &errors {
                 assert!(m.shapes().contains_key(*e), "{op}: error shape {e} missing");
@@ -958,11 +806,7 @@ fn every_pattern_has_samples() {
                 );
             }
         }
-        eprintln!(
-            "{:?}: patterns reachable from inputs: {:?}",
-            m.api,
-            m.input_patterns()
-        );
+        eprintln!("{:?}: patterns reachable from inputs: {:?}", m.api, m.input_patterns());
     }
 }
 
@@ -979,10 +823,7 @@ fn strip_docs(v: &Value) -> Value {
                     let v = if k == "members" {
                         match v {
                             Value::Object(members) => Value::Object(
-                                members
-                                    .iter()
-                                    .map(|(n, m)| (n.clone(), strip_docs(m)))
-                                    .collect(),
+                                members.iter().map(|(n, m)| (n.clone(), strip_docs(m))).collect(),
                             ),
                             other => strip_docs(other),
                         }
@@ -1019,12 +860,7 @@ fn closure(model: &Value, ops: &[&str]) -> BTreeSet<String> {
         }
         let s = &shapes[&n];
         assert!(s.is_object(), "shape {n} missing");
-        for m in s
-            .get("members")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for m in s.get("members").and_then(Value::as_object).into_iter().flatten() {
             stack.push(m.1["shape"].as_str().expect("member").to_owned());
         }
         for k in ["member", "key", "value"] {
@@ -1040,10 +876,7 @@ fn closure(model: &Value, ops: &[&str]) -> BTreeSet<String> {
 fn vendored_models_equal_shared_models() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/aws-models");
     if !shared.is_dir() {
-        eprintln!(
-            "note: {} is absent; vendored models not compared with the shared ones",
-            shared.display()
-        );
+        eprintln!("note: {} is absent; vendored models not compared with the shared ones", shared.display());
         return;
     }
     let read = |f: &str| -> Value {
@@ -1058,22 +891,16 @@ fn vendored_models_equal_shared_models() {
     assert_eq!(vendored["metadata"], full["metadata"]);
     let mut diffs = Vec::new();
     for section in ["operations", "shapes"] {
-        let (v, f) = (
-            vendored[section].as_object().expect("vendored"),
-            full[section].as_object().expect("shared"),
-        );
+        let (v, f) =
+            (vendored[section].as_object().expect("vendored"), full[section].as_object().expect("shared"));
         for (name, def) in f {
             if v.get(name) != Some(def) {
-                diffs.push(format!(
-                    "participant {section} {name} differs or is missing"
-                ));
+                diffs.push(format!("participant {section} {name} differs or is missing"));
             }
         }
         for name in v.keys() {
             if !f.contains_key(name) {
-                diffs.push(format!(
-                    "participant {section} {name} is not in the shared model"
-                ));
+                diffs.push(format!("participant {section} {name} is not in the shared model"));
             }
         }
     }
@@ -1103,9 +930,7 @@ fn vendored_models_equal_shared_models() {
         diffs.push(format!("shape {missing} missing from the vendored model"));
     }
     for extra in have.difference(&wanted) {
-        diffs.push(format!(
-            "shape {extra} is not in the closure of the kept operations"
-        ));
+        diffs.push(format!("shape {extra} is not in the closure of the kept operations"));
     }
     for name in wanted.intersection(&have) {
         if v_shapes[name] != strip_docs(&full_raw["shapes"][name]) {

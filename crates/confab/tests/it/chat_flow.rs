@@ -10,13 +10,9 @@ async fn a_whole_chat() {
     let chat = start_chat(&server).await;
     let customer = connect_participant(&server, &chat.customer_token).await;
     let mut customer_ws = Socket::open(&customer.ws_url).await;
-    assert!(
-        customer.ws_url.starts_with("ws://127.0.0.1:"),
-        "chatjs accepts only ws://127.0.0.1: or wss://"
-    );
+    assert!(customer.ws_url.starts_with("ws://127.0.0.1:"), "chatjs accepts only ws://127.0.0.1: or wss://");
 
-    let (agent_id, agent_token) =
-        add_participant(&server, &chat.contact_id, "AGENT", "Agent Smith").await;
+    let (agent_id, agent_token) = add_participant(&server, &chat.contact_id, "AGENT", "Agent Smith").await;
     let agent = connect_participant(&server, &agent_token).await;
     let mut agent_ws = Socket::open(&agent.ws_url).await;
 
@@ -84,11 +80,7 @@ async fn a_whole_chat() {
         assert_eq!(meta["MessageMetadata"]["MessageId"], reply_id.as_str());
         let receipt = &meta["MessageMetadata"]["Receipts"][0];
         assert_eq!(receipt["RecipientParticipantId"], chat.customer_id.as_str());
-        let stamp = if kind == READ {
-            "ReadTimestamp"
-        } else {
-            "DeliveredTimestamp"
-        };
+        let stamp = if kind == READ { "ReadTimestamp" } else { "DeliveredTimestamp" };
         assert!(receipt[stamp].is_string(), "{meta}");
     }
 
@@ -103,33 +95,16 @@ async fn a_whole_chat() {
         .send()
         .await
         .expect("GetTranscript");
-    assert_eq!(
-        transcript.initial_contact_id.as_deref(),
-        Some(chat.contact_id.as_str())
-    );
+    assert_eq!(transcript.initial_contact_id.as_deref(), Some(chat.contact_id.as_str()));
     assert!(transcript.next_token.is_none());
     let items = transcript.transcript();
-    let kinds: Vec<String> = items
-        .iter()
-        .map(|i| i.content_type.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        kinds,
-        vec![JOINED, JOINED, "text/plain", "text/plain"],
-        "typing and receipts are not items"
-    );
+    let kinds: Vec<String> = items.iter().map(|i| i.content_type.clone().unwrap_or_default()).collect();
+    assert_eq!(kinds, vec![JOINED, JOINED, "text/plain", "text/plain"], "typing and receipts are not items");
     let reply = &items[3];
     assert_eq!(reply.id.as_deref(), Some(reply_id.as_str()));
-    let receipts = reply
-        .message_metadata
-        .as_ref()
-        .expect("receipts on the message")
-        .receipts();
+    let receipts = reply.message_metadata.as_ref().expect("receipts on the message").receipts();
     assert_eq!(receipts.len(), 1);
-    assert_eq!(
-        receipts[0].recipient_participant_id.as_deref(),
-        Some(chat.customer_id.as_str())
-    );
+    assert_eq!(receipts[0].recipient_participant_id.as_deref(), Some(chat.customer_id.as_str()));
     assert!(receipts[0].read_timestamp.is_some() && receipts[0].delivered_timestamp.is_some());
 
     // The customer leaves: participant.left then chat.ended to everyone (the leaver too),
@@ -160,10 +135,18 @@ async fn a_whole_chat() {
         .send()
         .await
         .expect_err("chat ended");
-    assert_eq!(
-        err.into_service_error().meta().code(),
-        Some("AccessDeniedException")
-    );
+    assert_eq!(err.into_service_error().meta().code(), Some("AccessDeniedException"));
+
+    // Reading the transcript still works after the end (the socket is gone by then).
+    let after = server
+        .participant()
+        .get_transcript()
+        .connection_token(&agent.connection_token)
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(after.transcript()[0].content_type.as_deref(), Some(ENDED), "newest first: chat.ended");
+    assert_eq!(after.transcript()[1].content_type.as_deref(), Some(LEFT));
 
     let contact = server
         .connect()
@@ -175,15 +158,9 @@ async fn a_whole_chat() {
         .expect("DescribeContact");
     let contact = contact.contact.expect("Contact");
     assert_eq!(contact.channel.as_ref().map(|c| c.as_str()), Some("CHAT"));
-    assert_eq!(
-        contact.disconnect_reason.as_deref(),
-        Some("CUSTOMER_DISCONNECT")
-    );
+    assert_eq!(contact.disconnect_reason.as_deref(), Some("CUSTOMER_DISCONNECT"));
     assert!(contact.disconnect_timestamp.is_some() && contact.initiation_timestamp.is_some());
-    let metrics = contact
-        .chat_metrics
-        .and_then(|m| m.chat_contact_metrics)
-        .expect("ChatContactMetrics");
+    let metrics = contact.chat_metrics.and_then(|m| m.chat_contact_metrics).expect("ChatContactMetrics");
     assert_eq!(metrics.total_messages, Some(2));
     assert_eq!(metrics.conversation_turn_count, Some(1));
 }
@@ -197,18 +174,9 @@ async fn initial_message_and_connection_types_come_with_the_start() {
         .start_chat_contact()
         .instance_id(INSTANCE)
         .contact_flow_id(FLOW)
-        .participant_details(
-            ParticipantDetails::builder()
-                .display_name("Cust")
-                .build()
-                .expect("details"),
-        )
+        .participant_details(ParticipantDetails::builder().display_name("Cust").build().expect("details"))
         .initial_message(
-            ChatMessage::builder()
-                .content_type("text/plain")
-                .content("first!")
-                .build()
-                .expect("message"),
+            ChatMessage::builder().content_type("text/plain").content("first!").build().expect("message"),
         )
         .connection_types(ConnectionType::Websocket)
         .connection_types(ConnectionType::ConnectionCredentials)
@@ -216,27 +184,15 @@ async fn initial_message_and_connection_types_come_with_the_start() {
         .send()
         .await
         .expect("start");
-    let token = out
-        .connection_credentials
-        .and_then(|c| c.connection_token)
-        .expect("ConnectionCredentials");
+    let token = out.connection_credentials.and_then(|c| c.connection_token).expect("ConnectionCredentials");
     let url = out.websocket.and_then(|w| w.url).expect("Websocket");
     let _socket = Socket::open(&url).await;
-    let t = server
-        .participant()
-        .get_transcript()
-        .connection_token(&token)
-        .send()
-        .await
-        .expect("transcript");
+    let t = server.participant().get_transcript().connection_token(&token).send().await.expect("transcript");
     let items = t.transcript();
     assert_eq!(items.len(), 2);
     // Default SortOrder is DESCENDING: newest first.
     assert_eq!(items[0].content.as_deref(), Some("first!"));
-    assert_eq!(
-        items[0].participant_role.as_ref().map(|r| r.as_str()),
-        Some("CUSTOMER")
-    );
+    assert_eq!(items[0].participant_role.as_ref().map(|r| r.as_str()), Some("CUSTOMER"));
     assert_eq!(items[1].content_type.as_deref(), Some(JOINED));
     let contact = server
         .connect()
@@ -246,10 +202,7 @@ async fn initial_message_and_connection_types_come_with_the_start() {
         .send()
         .await
         .expect("describe");
-    let attrs = contact
-        .contact
-        .and_then(|c| c.attributes)
-        .expect("attributes");
+    let attrs = contact.contact.and_then(|c| c.attributes).expect("attributes");
     assert_eq!(attrs.get("customerTier").map(String::as_str), Some("gold"));
 }
 
@@ -286,10 +239,7 @@ async fn stop_contact_ends_the_chat_for_everyone() {
         .send()
         .await
         .expect_err("ended");
-    assert_eq!(
-        err.into_service_error().meta().code(),
-        Some("AccessDeniedException")
-    );
+    assert_eq!(err.into_service_error().meta().code(), Some("AccessDeniedException"));
     let d = server
         .connect()
         .describe_contact()
@@ -298,10 +248,7 @@ async fn stop_contact_ends_the_chat_for_everyone() {
         .send()
         .await
         .expect("describe");
-    assert_eq!(
-        d.contact.and_then(|c| c.disconnect_reason).as_deref(),
-        Some("API")
-    );
+    assert_eq!(d.contact.and_then(|c| c.disconnect_reason).as_deref(), Some("API"));
 }
 
 #[tokio::test]
@@ -322,11 +269,7 @@ async fn agent_leaving_ends_the_chat_but_a_bot_leaving_does_not() {
         .expect("bot leaves");
     assert_eq!(ws.until(LEFT).await["ParticipantId"], bot_id.as_str());
     assert_eq!(bot_ws.until(LEFT).await["ParticipantId"], bot_id.as_str());
-    assert_eq!(
-        bot_ws.closed().await,
-        Some(1000),
-        "the leaver's socket closes"
-    );
+    assert_eq!(bot_ws.closed().await, Some(1000), "the leaver's socket closes");
     let id = send(&server, &customer.connection_token, "still here").await;
     assert_eq!(ws.until("MESSAGE").await["Id"], id.as_str());
 
@@ -349,8 +292,5 @@ async fn agent_leaving_ends_the_chat_but_a_bot_leaving_does_not() {
         .send()
         .await
         .expect("describe");
-    assert_eq!(
-        d.contact.and_then(|c| c.disconnect_reason).as_deref(),
-        Some("AGENT_DISCONNECT")
-    );
+    assert_eq!(d.contact.and_then(|c| c.disconnect_reason).as_deref(), Some("AGENT_DISCONNECT"));
 }

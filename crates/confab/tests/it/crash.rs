@@ -18,19 +18,14 @@ async fn answered_messages_survive_sigkill_exactly_once() {
     let agent = connect_participant(&server, &agent_token).await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut senders = Vec::new();
-    for (who, token) in [
-        customer.connection_token.clone(),
-        agent.connection_token.clone(),
-    ]
-    .into_iter()
-    .enumerate()
+    for (who, token) in
+        [customer.connection_token.clone(), agent.connection_token.clone()].into_iter().enumerate()
     {
         for lane in 0..4 {
             let client = server.participant();
             let (token, stop) = (token.clone(), stop.clone());
             senders.push(tokio::spawn(async move {
-                let (mut answered, mut failed, mut i, mut slowest) =
-                    (Vec::new(), 0, 0, Duration::ZERO);
+                let (mut answered, mut failed, mut i, mut slowest) = (Vec::new(), 0, 0, Duration::ZERO);
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
                     let started = std::time::Instant::now();
@@ -72,11 +67,7 @@ async fn answered_messages_survive_sigkill_exactly_once() {
         failed > 0 || slowest > Duration::from_millis(300),
         "the kill happened while messages were in flight"
     );
-    assert!(
-        answered.len() > 100,
-        "clients carried on: {} answered",
-        answered.len()
-    );
+    assert!(answered.len() > 100, "clients carried on: {} answered", answered.len());
 
     // The clients reconnect (new websocket URL and token) and the chat goes on.
     let again = connect_participant(&server, &chat.customer_token).await;
@@ -105,11 +96,7 @@ async fn answered_messages_survive_sigkill_exactly_once() {
         }
     }
     for id in &answered {
-        assert_eq!(
-            count.get(id),
-            Some(&1),
-            "answered message {id} is in the transcript exactly once"
-        );
+        assert_eq!(count.get(id), Some(&1), "answered message {id} is in the transcript exactly once");
     }
     assert!(count.values().all(|n| *n == 1), "no item twice");
 }

@@ -43,11 +43,7 @@ async fn participant_api_errors() {
         .send()
         .await
         .expect_err("not enabled");
-    assert!(err
-        .into_service_error()
-        .message()
-        .unwrap_or_default()
-        .contains("text/markdown"));
+    assert!(err.into_service_error().message().unwrap_or_default().contains("text/markdown"));
     let err = p
         .get_transcript()
         .connection_token(&customer.connection_token)
@@ -57,10 +53,7 @@ async fn participant_api_errors() {
         .expect_err("enum");
     let e = err.into_service_error();
     assert_eq!(e.code(), Some("ValidationException"));
-    assert!(
-        e.message().unwrap_or_default().contains("scanDirection"),
-        "{e:?}"
-    );
+    assert!(e.message().unwrap_or_default().contains("scanDirection"), "{e:?}");
     let err = p
         .get_transcript()
         .connection_token(&customer.connection_token)
@@ -107,11 +100,7 @@ async fn participant_api_errors() {
     assert_eq!(err.into_service_error().code(), Some("ValidationException"));
 
     // 403 AccessDeniedException "Access denied" for bad, wrong-kind and forged tokens.
-    for token in [
-        "bogus",
-        chat.customer_token.as_str(),
-        &format!("{}x", customer.connection_token),
-    ] {
+    for token in ["bogus", chat.customer_token.as_str(), &format!("{}x", customer.connection_token)] {
         let err = p
             .send_message()
             .connection_token(token)
@@ -131,10 +120,7 @@ async fn participant_api_errors() {
         .send()
         .await
         .expect_err("connection token is the wrong kind");
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("AccessDeniedException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("AccessDeniedException"));
 
     // 409 ConflictException: receipts with more than two active participants.
     let (_, agent_token) = add_participant(&server, &chat.contact_id, "AGENT", "A").await;
@@ -152,21 +138,10 @@ async fn participant_api_errors() {
     assert_eq!(err.into_service_error().code(), Some("ConflictException"));
 
     // After leaving: 403 for everything, a repeated disconnect included.
-    p.disconnect_participant()
-        .connection_token(&agent.connection_token)
-        .send()
-        .await
-        .expect("leave");
-    let err = p
-        .disconnect_participant()
-        .connection_token(&agent.connection_token)
-        .send()
-        .await
-        .expect_err("left");
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("AccessDeniedException")
-    );
+    p.disconnect_participant().connection_token(&agent.connection_token).send().await.expect("leave");
+    let err =
+        p.disconnect_participant().connection_token(&agent.connection_token).send().await.expect_err("left");
+    assert_eq!(err.into_service_error().code(), Some("AccessDeniedException"));
 }
 
 #[tokio::test]
@@ -174,12 +149,7 @@ async fn control_plane_errors() {
     use aws_sdk_connect::types::{ParticipantDetails, PersistentChat, RehydrationType};
     let server = Server::start();
     let c = server.connect();
-    let details = || {
-        ParticipantDetails::builder()
-            .display_name("C")
-            .build()
-            .expect("details")
-    };
+    let details = || ParticipantDetails::builder().display_name("C").build().expect("details");
 
     let err = c
         .start_chat_contact()
@@ -190,10 +160,7 @@ async fn control_plane_errors() {
         .send()
         .await
         .expect_err("duration");
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("InvalidParameterException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("InvalidParameterException"));
     let err = c
         .start_chat_contact()
         .instance_id(INSTANCE)
@@ -203,10 +170,7 @@ async fn control_plane_errors() {
         .send()
         .await
         .expect_err("text/plain required");
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("InvalidRequestException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("InvalidRequestException"));
     let err = c
         .start_chat_contact()
         .instance_id(INSTANCE)
@@ -232,10 +196,7 @@ async fn control_plane_errors() {
         .send()
         .await
         .expect_err("unknown");
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("ResourceNotFoundException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("ResourceNotFoundException"));
     let err = c
         .stop_contact()
         .instance_id(INSTANCE)
@@ -244,10 +205,7 @@ async fn control_plane_errors() {
         .await
         .expect_err("unknown");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(410));
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("ContactNotFoundException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("ContactNotFoundException"));
 
     let chat = start_chat(&server).await;
     let err = c
@@ -257,46 +215,26 @@ async fn control_plane_errors() {
         .send()
         .await
         .expect_err("other instance");
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("ResourceNotFoundException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("ResourceNotFoundException"));
     for _ in 0..5 {
         add_participant(&server, &chat.contact_id, "CUSTOM_BOT", "Bot").await;
     }
     let add = |role: &str| {
-        c.create_participant()
-            .instance_id(INSTANCE)
-            .contact_id(&chat.contact_id)
-            .participant_details(
-                aws_sdk_connect::types::ParticipantDetailsToAdd::builder()
-                    .participant_role(aws_sdk_connect::types::ParticipantRole::from(role))
-                    .display_name("x")
-                    .build(),
-            )
+        c.create_participant().instance_id(INSTANCE).contact_id(&chat.contact_id).participant_details(
+            aws_sdk_connect::types::ParticipantDetailsToAdd::builder()
+                .participant_role(aws_sdk_connect::types::ParticipantRole::from(role))
+                .display_name("x")
+                .build(),
+        )
     };
-    let err = add("CUSTOM_BOT")
-        .send()
-        .await
-        .expect_err("seventh participant");
+    let err = add("CUSTOM_BOT").send().await.expect_err("seventh participant");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(402));
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("ServiceQuotaExceededException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("ServiceQuotaExceededException"));
     let err = add("CUSTOMER").send().await.expect_err("customer role");
-    assert_eq!(
-        err.into_service_error().code(),
-        Some("InvalidRequestException")
-    );
+    assert_eq!(err.into_service_error().code(), Some("InvalidRequestException"));
 
     let other = start_chat(&server).await;
-    c.stop_contact()
-        .instance_id(INSTANCE)
-        .contact_id(&other.contact_id)
-        .send()
-        .await
-        .expect("stop");
+    c.stop_contact().instance_id(INSTANCE).contact_id(&other.contact_id).send().await.expect("stop");
     let err = c
         .create_participant()
         .instance_id(INSTANCE)
@@ -311,4 +249,48 @@ async fn control_plane_errors() {
         .await
         .expect_err("ended");
     assert_eq!(err.into_service_error().code(), Some("ConflictException"));
+}
+
+#[tokio::test]
+async fn configured_rate_limits_answer_throttling() {
+    let dir = std::env::temp_dir().join(format!("confab-throttle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("confab.toml");
+    std::fs::write(&config, "[server.rate_limits]\nSendMessage = { rate = 0.01, burst = 2 }\nStartChatContact = { rate = 0.01, burst = 1 }\n").expect("config");
+    let server = Server::start_with(&["--config", config.to_str().expect("utf8")]);
+    let chat = start_chat(&server).await;
+    let c = connect_participant(&server, &chat.customer_token).await;
+    let p = server.participant_no_retry();
+    for _ in 0..2 {
+        p.send_message()
+            .connection_token(&c.connection_token)
+            .content_type("text/plain")
+            .content("x")
+            .send()
+            .await
+            .expect("within the burst");
+    }
+    let err = p
+        .send_message()
+        .connection_token(&c.connection_token)
+        .content_type("text/plain")
+        .content("x")
+        .send()
+        .await
+        .expect_err("over the rate");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(429));
+    assert_eq!(err.into_service_error().code(), Some("ThrottlingException"));
+    let raw = server
+        .raw(
+            "PUT",
+            "/contact/chat",
+            &[],
+            r#"{"InstanceId":"i","ContactFlowId":"f","ParticipantDetails":{"DisplayName":"d"}}"#,
+        )
+        .await;
+    assert_eq!(
+        (raw.0, raw.1["x-amzn-errortype"].to_str().unwrap_or_default()),
+        (429, "LimitExceededException")
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

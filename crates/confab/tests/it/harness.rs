@@ -59,25 +59,10 @@ impl Server {
             .expect("spawn confab");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "unexpected first line: {line:?}"
-        );
-        Server {
-            child,
-            url,
-            data_dir,
-            keep_dir: false,
-        }
+        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {line:?}");
+        Server { child, url, data_dir, keep_dir: false }
     }
 
     /// Kills the process with SIGKILL, keeping the data folder.
@@ -89,7 +74,18 @@ impl Server {
     }
 
     pub fn participant(&self) -> participant::Client {
-        let config = participant::Config::builder()
+        participant::Client::from_conf(self.participant_config().build())
+    }
+
+    /// A participant client that does not retry (to see throttling as it is).
+    pub fn participant_no_retry(&self) -> participant::Client {
+        let config =
+            self.participant_config().retry_config(participant::config::retry::RetryConfig::disabled());
+        participant::Client::from_conf(config.build())
+    }
+
+    fn participant_config(&self) -> participant::config::Builder {
+        participant::Config::builder()
             .behavior_version(participant::config::BehaviorVersion::latest())
             .region(participant::config::Region::new("us-east-1"))
             .endpoint_url(&self.url)
@@ -97,8 +93,6 @@ impl Server {
                 "AKIDTEST", "secret", None, None, "test",
             ))
             .http_client(http_client())
-            .build();
-        participant::Client::from_conf(config)
     }
 
     pub fn connect(&self) -> connect::Client {
@@ -106,9 +100,7 @@ impl Server {
             .behavior_version(connect::config::BehaviorVersion::latest())
             .region(connect::config::Region::new("us-east-1"))
             .endpoint_url(&self.url)
-            .credentials_provider(connect::config::Credentials::new(
-                "AKIDTEST", "secret", None, None, "test",
-            ))
+            .credentials_provider(connect::config::Credentials::new("AKIDTEST", "secret", None, None, "test"))
             .http_client(http_client())
             .build();
         connect::Client::from_conf(config)
@@ -122,11 +114,7 @@ impl Server {
             .send()
             .await
             .expect("clock");
-        assert!(
-            r.status().is_success(),
-            "advancing the clock: {}",
-            r.status()
-        );
+        assert!(r.status().is_success(), "advancing the clock: {}", r.status());
     }
 
     /// A raw HTTP request; returns status, headers and the body as JSON (Null if not JSON).
@@ -138,9 +126,7 @@ impl Server {
         body: &str,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = http()
-            .request(method, format!("{}{path}", self.url))
-            .body(body.to_owned());
+        let mut req = http().request(method, format!("{}{path}", self.url)).body(body.to_owned());
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -148,11 +134,7 @@ impl Server {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
-        (
-            status,
-            headers,
-            serde_json::from_str(&text).unwrap_or(Value::Null),
-        )
+        (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }
 
@@ -168,16 +150,11 @@ impl Drop for Server {
 
 fn http_client() -> participant::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("reqwest")
+    reqwest::Client::builder().no_proxy().build().expect("reqwest")
 }
 
 /// A started chat: the customer's ids and token.
@@ -194,10 +171,7 @@ pub async fn start_chat(server: &Server) -> Chat {
         .instance_id(INSTANCE)
         .contact_flow_id(FLOW)
         .participant_details(
-            connect::types::ParticipantDetails::builder()
-                .display_name("Customer")
-                .build()
-                .expect("details"),
+            connect::types::ParticipantDetails::builder().display_name("Customer").build().expect("details"),
         )
         .send()
         .await
@@ -210,12 +184,7 @@ pub async fn start_chat(server: &Server) -> Chat {
 }
 
 /// Adds a participant (AGENT, SUPERVISOR or CUSTOM_BOT); returns (participant id, token).
-pub async fn add_participant(
-    server: &Server,
-    contact_id: &str,
-    role: &str,
-    name: &str,
-) -> (String, String) {
+pub async fn add_participant(server: &Server, contact_id: &str, role: &str, name: &str) -> (String, String) {
     let out = server
         .connect()
         .create_participant()
@@ -230,10 +199,7 @@ pub async fn add_participant(
         .send()
         .await
         .expect("CreateParticipant");
-    let token = out
-        .participant_credentials
-        .and_then(|c| c.participant_token)
-        .expect("token");
+    let token = out.participant_credentials.and_then(|c| c.participant_token).expect("token");
     (out.participant_id.expect("ParticipantId"), token)
 }
 
@@ -288,9 +254,7 @@ impl Socket {
     /// Opens and subscribes; asserts the subscribe answer.
     pub async fn open(url: &str) -> Socket {
         let mut socket = Socket::open_raw(url).await.expect("websocket upgrade");
-        socket
-            .send_text(r#"{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}"#)
-            .await;
+        socket.send_text(r#"{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}"#).await;
         let reply = socket.next_json().await.expect("subscribe reply");
         assert_eq!(
             reply,
@@ -311,10 +275,7 @@ impl Socket {
     /// The next text frame as JSON; None when the socket closed or nothing came in time.
     pub async fn next_json(&mut self) -> Option<Value> {
         loop {
-            let msg = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .ok()??
-                .ok()?;
+            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.ok()??.ok()?;
             match msg {
                 Message::Text(t) => return serde_json::from_str(t.as_str()).ok(),
                 Message::Close(_) => return None,
@@ -338,10 +299,7 @@ impl Socket {
     /// Skips items until one with this ContentType (or Type) arrives.
     pub async fn until(&mut self, content_type: &str) -> Value {
         loop {
-            let item = self
-                .next_item()
-                .await
-                .unwrap_or_else(|| panic!("socket ended before {content_type}"));
+            let item = self.next_item().await.unwrap_or_else(|| panic!("socket ended before {content_type}"));
             if item["ContentType"] == content_type || item["Type"] == content_type {
                 return item;
             }
@@ -352,9 +310,7 @@ impl Socket {
     pub async fn closed(&mut self) -> Option<u16> {
         loop {
             match tokio::time::timeout(WAIT, self.ws.next()).await.ok()? {
-                Some(Ok(Message::Close(frame))) => {
-                    return Some(frame.map_or(1005, |f| u16::from(f.code)))
-                }
+                Some(Ok(Message::Close(frame))) => return Some(frame.map_or(1005, |f| u16::from(f.code))),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return Some(1006),
             }

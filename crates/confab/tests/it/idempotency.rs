@@ -29,11 +29,7 @@ async fn send_message_replay_returns_the_same_item_once() {
         .send()
         .await
         .expect("transcript");
-    let messages = t
-        .transcript()
-        .iter()
-        .filter(|i| i.content.as_deref() == Some("once"))
-        .count();
+    let messages = t.transcript().iter().filter(|i| i.content.as_deref() == Some("once")).count();
     assert_eq!(messages, 2, "one per distinct ClientToken");
 }
 
@@ -70,12 +66,8 @@ async fn receipts_with_one_client_token_are_all_kept() {
         .send()
         .await
         .expect("transcript");
-    let read: Vec<_> = t
-        .transcript()
-        .iter()
-        .filter(|i| i.message_metadata.is_some())
-        .filter_map(|i| i.id.clone())
-        .collect();
+    let read: Vec<_> =
+        t.transcript().iter().filter(|i| i.message_metadata.is_some()).filter_map(|i| i.id.clone()).collect();
     assert_eq!(read.len(), 2, "both messages carry the read receipt");
 }
 
@@ -88,12 +80,7 @@ async fn start_chat_and_create_participant_replays() {
         c.start_chat_contact()
             .instance_id(INSTANCE)
             .contact_flow_id(FLOW)
-            .participant_details(
-                ParticipantDetails::builder()
-                    .display_name("C")
-                    .build()
-                    .expect("details"),
-            )
+            .participant_details(ParticipantDetails::builder().display_name("C").build().expect("details"))
             .client_token("start-1")
     };
     let a = start().send().await.expect("first");
@@ -127,11 +114,7 @@ async fn start_chat_and_create_participant_replays() {
         .send()
         .await
         .expect("transcript");
-    let joined = t
-        .transcript()
-        .iter()
-        .filter(|i| i.content_type.as_deref() == Some(JOINED))
-        .count();
+    let joined = t.transcript().iter().filter(|i| i.content_type.as_deref() == Some(JOINED)).count();
     assert_eq!(joined, 2, "one customer and one agent joined, not more");
 }
 

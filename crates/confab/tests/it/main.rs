@@ -6,6 +6,7 @@ mod harness;
 
 mod chat_flow;
 mod crash;
+mod e2e;
 mod errors;
 mod idempotency;
 mod tokens;

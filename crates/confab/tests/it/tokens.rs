@@ -26,22 +26,11 @@ async fn connection_token_expires_after_a_day() {
     let chat = start_chat(&server).await;
     let c = connect_participant(&server, &chat.customer_token).await;
     server.advance(86_399.0).await;
-    assert_eq!(
-        code_of_send(&server, &c.connection_token).await,
-        None,
-        "valid just before a day"
-    );
+    assert_eq!(code_of_send(&server, &c.connection_token).await, None, "valid just before a day");
     let fresh = connect_participant(&server, &chat.customer_token).await;
     server.advance(2.0).await;
-    assert_eq!(
-        code_of_send(&server, &c.connection_token).await.as_deref(),
-        Some("AccessDeniedException")
-    );
-    assert_eq!(
-        code_of_send(&server, &fresh.connection_token).await,
-        None,
-        "a newer token is unaffected"
-    );
+    assert_eq!(code_of_send(&server, &c.connection_token).await.as_deref(), Some("AccessDeniedException"));
+    assert_eq!(code_of_send(&server, &fresh.connection_token).await, None, "a newer token is unaffected");
 }
 
 #[tokio::test]
@@ -52,10 +41,7 @@ async fn websocket_url_must_be_opened_within_100_seconds() {
     server.advance(99.0).await;
     Socket::open(&c.ws_url).await;
     server.advance(2.0).await;
-    let err = Socket::open_raw(&c.ws_url)
-        .await
-        .err()
-        .expect("expired URL refused");
+    let err = Socket::open_raw(&c.ws_url).await.err().expect("expired URL refused");
     assert!(err.to_string().contains("403"), "{err}");
     let tampered = c.ws_url.replace("AuthToken=W", "AuthToken=Wx");
     assert!(Socket::open_raw(&tampered).await.is_err());
@@ -70,10 +56,7 @@ async fn chat_ends_when_its_duration_runs_out() {
         .instance_id(INSTANCE)
         .contact_flow_id(FLOW)
         .participant_details(
-            aws_sdk_connect::types::ParticipantDetails::builder()
-                .display_name("C")
-                .build()
-                .expect("details"),
+            aws_sdk_connect::types::ParticipantDetails::builder().display_name("C").build().expect("details"),
         )
         .chat_duration_in_minutes(60)
         .send()
@@ -87,10 +70,7 @@ async fn chat_ends_when_its_duration_runs_out() {
     server.advance(61.0).await;
     ws.until(ENDED).await;
     assert_eq!(ws.closed().await, Some(1000));
-    assert_eq!(
-        code_of_send(&server, &c.connection_token).await.as_deref(),
-        Some("AccessDeniedException")
-    );
+    assert_eq!(code_of_send(&server, &c.connection_token).await.as_deref(), Some("AccessDeniedException"));
     let d = server
         .connect()
         .describe_contact()
@@ -99,10 +79,7 @@ async fn chat_ends_when_its_duration_runs_out() {
         .send()
         .await
         .expect("describe");
-    assert_eq!(
-        d.contact.and_then(|c| c.disconnect_reason).as_deref(),
-        Some("EXPIRED")
-    );
+    assert_eq!(d.contact.and_then(|c| c.disconnect_reason).as_deref(), Some("EXPIRED"));
 }
 
 #[tokio::test]
@@ -137,10 +114,7 @@ async fn a_customer_who_never_connects_is_dropped_after_five_minutes() {
         .send()
         .await
         .expect("describe");
-    assert!(
-        d.contact.and_then(|c| c.disconnect_timestamp).is_none(),
-        "the connected chat goes on"
-    );
+    assert!(d.contact.and_then(|c| c.disconnect_timestamp).is_none(), "the connected chat goes on");
 }
 
 #[tokio::test]

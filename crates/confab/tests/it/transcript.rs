@@ -15,13 +15,8 @@ async fn chat_with_messages(server: &Server, n: usize) -> (String, Vec<String>) 
     (c.connection_token, ids)
 }
 
-fn contents(
-    out: &aws_sdk_connectparticipant::operation::get_transcript::GetTranscriptOutput,
-) -> Vec<String> {
-    out.transcript()
-        .iter()
-        .filter_map(|i| i.content.clone())
-        .collect()
+fn contents(out: &aws_sdk_connectparticipant::operation::get_transcript::GetTranscriptOutput) -> Vec<String> {
+    out.transcript().iter().filter_map(|i| i.content.clone()).collect()
 }
 
 #[tokio::test]
@@ -43,17 +38,10 @@ async fn pages_backward_and_forward_until_no_token() {
             .await
             .expect("page");
         pages += 1;
-        seen.extend(
-            out.transcript()
-                .iter()
-                .map(|i| i.content.clone().unwrap_or_else(|| "joined".into())),
-        );
+        seen.extend(out.transcript().iter().map(|i| i.content.clone().unwrap_or_else(|| "joined".into())));
         match out.next_token {
             Some(t) => {
-                assert!(
-                    !t.is_empty() && Some(&t) != next.as_ref(),
-                    "a new, non-empty token"
-                );
+                assert!(!t.is_empty() && Some(&t) != next.as_ref(), "a new, non-empty token");
                 next = Some(t);
             }
             None => break,
@@ -98,11 +86,7 @@ async fn start_positions() {
     let server = Server::start();
     let (token, ids) = chat_with_messages(&server, 10).await;
     let p = server.participant();
-    let get = || {
-        p.get_transcript()
-            .connection_token(&token)
-            .sort_order(SortKey::Ascending)
-    };
+    let get = || p.get_transcript().connection_token(&token).sort_order(SortKey::Ascending);
 
     // chatjs: BACKWARD + ASCENDING + StartPosition {} = the newest page, oldest first.
     let out = get()
@@ -140,12 +124,7 @@ async fn start_positions() {
     assert_eq!(contents(&out), ["m4", "m5"]);
 
     // AbsoluteTime: from the first item at or after it.
-    let all = get()
-        .scan_direction(ScanDirection::Backward)
-        .max_results(100)
-        .send()
-        .await
-        .expect("all");
+    let all = get().scan_direction(ScanDirection::Backward).max_results(100).send().await.expect("all");
     let t = all.transcript()[5].absolute_time.clone().expect("time");
     let out = get()
         .start_position(StartPosition::builder().absolute_time(&t).build())
@@ -153,18 +132,10 @@ async fn start_positions() {
         .send()
         .await
         .expect("time");
-    assert!(out
-        .transcript()
-        .first()
-        .and_then(|i| i.absolute_time.clone())
-        .is_some_and(|first| first >= t));
+    assert!(out.transcript().first().and_then(|i| i.absolute_time.clone()).is_some_and(|first| first >= t));
 
     // FORWARD with no start position: nothing newer than now.
-    let out = get()
-        .scan_direction(ScanDirection::Forward)
-        .send()
-        .await
-        .expect("forward, no start");
+    let out = get().scan_direction(ScanDirection::Forward).send().await.expect("forward, no start");
     assert!(out.transcript().is_empty() && out.next_token.is_none());
     let out = get().max_results(0).send().await.expect("zero");
     assert!(out.transcript().is_empty());
@@ -175,17 +146,9 @@ async fn start_positions() {
         .await
         .expect_err("two starts");
     assert_eq!(err.into_service_error().code(), Some("ValidationException"));
-    let err = get()
-        .next_token("not-a-token")
-        .send()
-        .await
-        .expect_err("bad token");
+    let err = get().next_token("not-a-token").send().await.expect_err("bad token");
     assert_eq!(err.into_service_error().code(), Some("ValidationException"));
-    let err = get()
-        .contact_id("another-contact")
-        .send()
-        .await
-        .expect_err("foreign contact");
+    let err = get().contact_id("another-contact").send().await.expect_err("foreign contact");
     assert_eq!(err.into_service_error().code(), Some("ValidationException"));
 }
 

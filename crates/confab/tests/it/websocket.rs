@@ -11,26 +11,18 @@ async fn protocol_frames_as_chatjs_and_ios_need_them() {
     let c = connect_participant(&server, &chat.customer_token).await;
     let mut ws = Socket::open_raw(&c.ws_url).await.expect("open");
     // The iOS SDK's subscribe frame carries a stray ')'.
-    ws.send_text(r#"{"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})"#)
-        .await;
+    ws.send_text(r#"{"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})"#).await;
     assert_eq!(
         ws.next_json().await,
         Some(json!({"topic":"aws/subscribe","content":{"status":"success","topics":["aws/chat"]}}))
     );
     ws.send_text(r#"{"topic":"aws/ping"}"#).await;
-    assert_eq!(
-        ws.next_json().await,
-        Some(json!({"topic":"aws/ping","statusCode":200,"statusContent":"OK"}))
-    );
+    assert_eq!(ws.next_json().await, Some(json!({"topic":"aws/ping","statusCode":200,"statusContent":"OK"})));
     ws.send_text(r#"{"topic":"aws/heartbeat"}"#).await;
     assert_eq!(ws.next_json().await, Some(json!({"topic":"aws/heartbeat"})));
     ws.send_text("garbage").await;
-    ws.send_text(r#"{"topic":"aws/subscribe","content":{"topics":["other"]}}"#)
-        .await;
-    assert_eq!(
-        ws.next_json().await.map(|f| f["content"]["status"].clone()),
-        Some(json!("failure"))
-    );
+    ws.send_text(r#"{"topic":"aws/subscribe","content":{"topics":["other"]}}"#).await;
+    assert_eq!(ws.next_json().await.map(|f| f["content"]["status"].clone()), Some(json!("failure")));
     let id = send(&server, &c.connection_token, "after garbage").await;
     assert_eq!(ws.until("MESSAGE").await["Id"], id.as_str());
 
@@ -54,40 +46,32 @@ async fn a_thousand_rapid_messages_arrive_in_transcript_order_on_every_socket() 
     let (_, agent_token) = add_participant(&server, &chat.contact_id, "AGENT", "A").await;
     let agent = connect_participant(&server, &agent_token).await;
     let mut sockets = Vec::new();
-    for token in [
-        &chat.customer_token,
-        &chat.customer_token,
-        &agent_token,
-        &agent_token,
-    ] {
+    for token in [&chat.customer_token, &chat.customer_token, &agent_token, &agent_token] {
         let c = connect_participant(&server, token).await;
         sockets.push(Socket::open(&c.ws_url).await);
     }
-    let senders: Vec<_> = [
-        customer.connection_token.clone(),
-        agent.connection_token.clone(),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(who, token)| {
-        let client = server.participant();
-        tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for i in 0..500 {
-                let out = client
-                    .send_message()
-                    .connection_token(&token)
-                    .content_type("text/plain")
-                    .content(format!("{who}-{i}"))
-                    .send()
-                    .await
-                    .expect("send");
-                ids.push(out.id.expect("id"));
-            }
-            ids
+    let senders: Vec<_> = [customer.connection_token.clone(), agent.connection_token.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(who, token)| {
+            let client = server.participant();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for i in 0..500 {
+                    let out = client
+                        .send_message()
+                        .connection_token(&token)
+                        .content_type("text/plain")
+                        .content(format!("{who}-{i}"))
+                        .send()
+                        .await
+                        .expect("send");
+                    ids.push(out.id.expect("id"));
+                }
+                ids
+            })
         })
-    })
-    .collect();
+        .collect();
     let mut sent = Vec::new();
     for s in senders {
         sent.push(s.await.expect("sender"));
@@ -95,17 +79,10 @@ async fn a_thousand_rapid_messages_arrive_in_transcript_order_on_every_socket() 
     // The transcript order is the reference.
     let reference = messages_in_order(&server, &customer.connection_token).await;
     assert_eq!(reference.len(), 1000);
-    let position: HashMap<&String, usize> = reference
-        .iter()
-        .enumerate()
-        .map(|(i, id)| (id, i))
-        .collect();
+    let position: HashMap<&String, usize> = reference.iter().enumerate().map(|(i, id)| (id, i)).collect();
     for ids in &sent {
         let order: Vec<usize> = ids.iter().map(|id| position[id]).collect();
-        assert!(
-            order.windows(2).all(|w| w[0] < w[1]),
-            "each sender's messages keep their order"
-        );
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "each sender's messages keep their order");
     }
     for (n, socket) in sockets.iter_mut().enumerate() {
         let mut got = Vec::new();
@@ -113,10 +90,7 @@ async fn a_thousand_rapid_messages_arrive_in_transcript_order_on_every_socket() 
             let item = socket.until("MESSAGE").await;
             got.push(item["Id"].as_str().unwrap_or_default().to_owned());
         }
-        assert_eq!(
-            got, reference,
-            "socket {n} saw every message once, in transcript order"
-        );
+        assert_eq!(got, reference, "socket {n} saw every message once, in transcript order");
     }
 }
 
@@ -161,10 +135,7 @@ async fn five_sockets_per_participant() {
         open.push(Socket::open(&c.ws_url).await);
     }
     let c = connect_participant(&server, &chat.customer_token).await;
-    let err = Socket::open_raw(&c.ws_url)
-        .await
-        .err()
-        .expect("sixth refused");
+    let err = Socket::open_raw(&c.ws_url).await.err().expect("sixth refused");
     assert!(err.to_string().contains("429"), "{err}");
     drop(open.pop());
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -203,15 +174,7 @@ async fn a_slow_reader_is_closed_and_the_others_carry_on() {
             .await
             .expect("send");
     }
-    assert_eq!(
-        reader.await.expect("fast reader"),
-        600,
-        "the fast socket got everything"
-    );
-    assert_eq!(
-        slow.closed().await,
-        Some(4100),
-        "the slow socket was closed as too slow"
-    );
+    assert_eq!(reader.await.expect("fast reader"), 600, "the fast socket got everything");
+    assert_eq!(slow.closed().await, Some(4100), "the slow socket was closed as too slow");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -5,69 +5,37 @@ use crate::harness::*;
 #[tokio::test]
 async fn errors_are_json_with_both_message_keys() {
     let server = Server::start();
-    let bearer = [
-        ("x-amz-bearer", "whatever"),
-        ("content-type", "application/json"),
-    ];
-    let (status, headers, body) = server
-        .raw("POST", "/participant/message", &bearer, "{not json")
-        .await;
+    let bearer = [("x-amz-bearer", "whatever"), ("content-type", "application/json")];
+    let (status, headers, body) = server.raw("POST", "/participant/message", &bearer, "{not json").await;
     assert_eq!(status, 400);
     assert_eq!(headers["x-amzn-errortype"], "ValidationException");
-    assert!(
-        body["message"].is_string() && body["message"] == body["Message"],
-        "{body}"
-    );
+    assert!(body["message"].is_string() && body["message"] == body["Message"], "{body}");
     assert!(headers.contains_key("x-amzn-requestid"));
 
-    let (status, headers, body) = server
-        .raw("POST", "/participant/nowhere", &bearer, "{}")
-        .await;
+    let (status, headers, body) = server.raw("POST", "/participant/nowhere", &bearer, "{}").await;
     assert_eq!(status, 404);
     assert!(headers.contains_key("x-amzn-errortype"));
     assert!(body.is_object());
-    let (status, _, body) = server
-        .raw("DELETE", "/participant/message", &bearer, "")
-        .await;
+    let (status, _, body) = server.raw("DELETE", "/participant/message", &bearer, "").await;
     assert_eq!(status, 405);
     assert!(body.is_object());
-    let (status, _, body) = server
-        .raw(
-            "POST",
-            "/participant/message",
-            &bearer,
-            &"x".repeat(400_000),
-        )
-        .await;
+    let (status, _, body) = server.raw("POST", "/participant/message", &bearer, &"x".repeat(400_000)).await;
     assert_eq!(status, 413);
     assert_eq!(body["__type"], "ValidationException");
-    let (status, _, body) = server
-        .raw("POST", "/participant/message", &bearer, "[1,2]")
-        .await;
+    let (status, _, body) = server.raw("POST", "/participant/message", &bearer, "[1,2]").await;
     assert_eq!(status, 400);
-    assert!(body["Message"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("object"));
+    assert!(body["Message"].as_str().unwrap_or_default().contains("object"));
 
     // No bearer at all: 403 before anything else; any Authorization header is ignored.
     let auth = [("authorization", "AWS4-HMAC-SHA256 Credential=/20261122/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00")];
-    let (status, headers, body) = server
-        .raw("POST", "/participant/message", &auth, "{}")
-        .await;
+    let (status, headers, body) = server.raw("POST", "/participant/message", &auth, "{}").await;
     assert_eq!(status, 403);
     assert_eq!(headers["x-amzn-errortype"], "AccessDeniedException");
     assert_eq!(body["message"], "Access denied");
 
     // Control plane: modeled code for bad JSON.
-    let (status, headers, _) = server
-        .raw(
-            "PUT",
-            "/contact/chat",
-            &[("content-type", "application/json")],
-            "{",
-        )
-        .await;
+    let (status, headers, _) =
+        server.raw("PUT", "/contact/chat", &[("content-type", "application/json")], "{").await;
     assert_eq!(status, 400);
     assert_eq!(headers["x-amzn-errortype"], "InvalidParameterException");
 }
@@ -75,8 +43,7 @@ async fn errors_are_json_with_both_message_keys() {
 #[tokio::test]
 async fn cors_preflight_and_exposed_headers() {
     let server = Server::start();
-    let asked =
-        "authorization,content-type,x-amz-bearer,x-amz-content-sha256,x-amz-date,x-amz-user-agent";
+    let asked = "authorization,content-type,x-amz-bearer,x-amz-content-sha256,x-amz-date,x-amz-user-agent";
     let (status, headers, _) = server
         .raw(
             "OPTIONS",
@@ -91,25 +58,13 @@ async fn cors_preflight_and_exposed_headers() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(headers["access-control-allow-origin"], "*");
-    let allowed = headers["access-control-allow-headers"]
-        .to_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let allowed = headers["access-control-allow-headers"].to_str().unwrap_or_default().to_ascii_lowercase();
     for h in asked.split(',') {
         assert!(allowed.contains(h), "{h} allowed");
     }
-    assert!(headers["access-control-allow-methods"]
-        .to_str()
-        .unwrap_or_default()
-        .contains("POST"));
-    let (_, headers, _) = server
-        .raw(
-            "POST",
-            "/participant/message",
-            &[("origin", "https://widget.example")],
-            "{}",
-        )
-        .await;
+    assert!(headers["access-control-allow-methods"].to_str().unwrap_or_default().contains("POST"));
+    let (_, headers, _) =
+        server.raw("POST", "/participant/message", &[("origin", "https://widget.example")], "{}").await;
     assert_eq!(headers["access-control-allow-origin"], "*");
     assert!(headers["access-control-expose-headers"]
         .to_str()
@@ -121,11 +76,7 @@ async fn cors_preflight_and_exposed_headers() {
 async fn health_metrics_and_base_path() {
     let server = Server::start_with(&["--base-path", "/prefix/v1"]);
     let (status, _, body) = server.raw("GET", "/healthz", &[], "").await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (404, None),
-        "everything lives under the base path"
-    );
+    assert_eq!((status, body["status"].as_str()), (404, None), "everything lives under the base path");
     let (status, _, body) = server.raw("GET", "/prefix/v1/healthz", &[], "").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, _, _) = server
@@ -145,10 +96,7 @@ async fn health_metrics_and_base_path() {
         .text()
         .await
         .expect("text");
-    assert!(
-        text.contains(r#"confab_requests_total{operation="StartChatContact",status="200"} 1"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"confab_requests_total{operation="StartChatContact",status="200"} 1"#), "{text}");
     assert!(text.contains("confab_request_duration_seconds_bucket"));
     assert!(text.contains("confab_active_contacts 1"));
     assert!(text.contains("confab_open_websockets 0"));
@@ -164,10 +112,7 @@ async fn websocket_url_uses_127_0_0_1_for_localhost() {
         .raw(
             "POST",
             "/participant/connection",
-            &[
-                ("x-amz-bearer", &chat.customer_token),
-                ("host", &format!("localhost:{port}")),
-            ],
+            &[("x-amz-bearer", &chat.customer_token), ("host", &format!("localhost:{port}"))],
             r#"{"Type":["WEBSOCKET"]}"#,
         )
         .await;
@@ -177,10 +122,7 @@ async fn websocket_url_uses_127_0_0_1_for_localhost() {
     assert!(body["Websocket"]["ConnectionExpiry"]
         .as_str()
         .is_some_and(|e| e.ends_with('Z') && e.len() == 24));
-    assert!(
-        body.get("ConnectionCredentials").is_none(),
-        "only what was asked for"
-    );
+    assert!(body.get("ConnectionCredentials").is_none(), "only what was asked for");
     // Type omitted with ConnectParticipant: an empty answer.
     let (status, _, body) = server
         .raw(

@@ -121,9 +121,7 @@ mod tests {
     #[test]
     fn stale_fill_after_put_is_ignored() {
         let cache: Cache<u32> = Cache::new(10);
-        let Lookup::Miss(Some(ticket)) = cache.get("a") else {
-            panic!("expected a reservation")
-        };
+        let Lookup::Miss(Some(ticket)) = cache.get("a") else { panic!("expected a reservation") };
         // A concurrent reader sees the reservation and does not get one.
         assert!(matches!(cache.get("a"), Lookup::Miss(None)));
         cache.put_all([("a".to_owned(), 2)]);
@@ -134,9 +132,7 @@ mod tests {
     #[test]
     fn fill_and_negative_entries() {
         let cache: Cache<u32> = Cache::new(10);
-        let Lookup::Miss(Some(ticket)) = cache.get("a") else {
-            panic!("expected a reservation")
-        };
+        let Lookup::Miss(Some(ticket)) = cache.get("a") else { panic!("expected a reservation") };
         cache.fill("a", ticket, None);
         assert!(matches!(cache.get("a"), Lookup::Hit(None)));
         cache.put_all([("a".to_owned(), 5)]);
@@ -146,9 +142,7 @@ mod tests {
     #[test]
     fn abandon_and_bounded() {
         let cache: Cache<u32> = Cache::new(4);
-        let Lookup::Miss(Some(ticket)) = cache.get("a") else {
-            panic!("expected a reservation")
-        };
+        let Lookup::Miss(Some(ticket)) = cache.get("a") else { panic!("expected a reservation") };
         cache.abandon("a", ticket);
         assert!(matches!(cache.get("a"), Lookup::Miss(Some(_))));
         cache.put_all((0..100).map(|i| (format!("k{i}"), i)));

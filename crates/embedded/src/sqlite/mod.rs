@@ -121,9 +121,7 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
     }
 }
 
@@ -136,9 +134,8 @@ fn sql(e: rusqlite::Error) -> StoreError {
 }
 
 fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| backend(format!("open {}: {e}", path.display())))?;
     conn.busy_timeout(busy_timeout).map_err(sql)?;
@@ -146,10 +143,7 @@ fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(|e| backend(format!("enable WAL: {e}")))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(backend(format!(
-            "{} cannot use WAL (journal_mode is {mode})",
-            path.display()
-        )));
+        return Err(backend(format!("{} cannot use WAL (journal_mode is {mode})", path.display())));
     }
     // Durable once answered: fsync the WAL at every commit, and (macOS) really flush.
     conn.execute_batch(
@@ -215,12 +209,7 @@ impl SqliteStore {
             .name("confab-sqlite-writer".into())
             .spawn(move || writer.run())
             .map_err(|e| backend(format!("start writer thread: {e}")))?;
-        Ok(SqliteStore {
-            path: path.to_owned(),
-            jobs,
-            writer: Mutex::new(Some(handle)),
-            shared,
-        })
+        Ok(SqliteStore { path: path.to_owned(), jobs, writer: Mutex::new(Some(handle)), shared })
     }
 
     pub fn path(&self) -> &Path {
@@ -343,9 +332,7 @@ impl Store for SqliteStore {
         self.jobs
             .send(Job::Commit(Box::new(batch), answer))
             .map_err(|_| backend("store writer is not running"))?;
-        answered
-            .await
-            .map_err(|_| backend("store writer stopped before answering"))?
+        answered.await.map_err(|_| backend("store writer stopped before answering"))?
     }
 
     async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError> {
@@ -354,12 +341,9 @@ impl Store for SqliteStore {
             |s| &s.contacts,
             id,
             move |conn| {
-                conn.prepare_cached(&format!(
-                    "SELECT {} FROM contacts WHERE id = ?1",
-                    rows::CONTACT_COLUMNS
-                ))?
-                .query_row([key], rows::contact)
-                .optional()
+                conn.prepare_cached(&format!("SELECT {} FROM contacts WHERE id = ?1", rows::CONTACT_COLUMNS))?
+                    .query_row([key], rows::contact)
+                    .optional()
             },
         )
         .await
@@ -466,11 +450,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn receipts(
-        &self,
-        contact_id: &str,
-        message_ids: &[String],
-    ) -> Result<Vec<Receipt>, StoreError> {
+    async fn receipts(&self, contact_id: &str, message_ids: &[String]) -> Result<Vec<Receipt>, StoreError> {
         if message_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -512,11 +492,8 @@ impl Store for SqliteStore {
     }
 
     async fn next_timer(&self) -> Result<Option<Millis>, StoreError> {
-        self.read(|conn| {
-            conn.prepare_cached("SELECT MIN(due) FROM timers")?
-                .query_row([], |r| r.get(0))
-        })
-        .await
+        self.read(|conn| conn.prepare_cached("SELECT MIN(due) FROM timers")?.query_row([], |r| r.get(0)))
+            .await
     }
 
     async fn active_contacts(&self) -> Result<u64, StoreError> {
@@ -533,9 +510,7 @@ impl Store for SqliteStore {
         if !self.writer_alive() {
             return Err(backend("store writer is not running"));
         }
-        let one: i64 = self
-            .read(|conn| conn.query_row("SELECT 1", [], |r| r.get(0)))
-            .await?;
+        let one: i64 = self.read(|conn| conn.query_row("SELECT 1", [], |r| r.get(0))).await?;
         if one == 1 {
             Ok(())
         } else {

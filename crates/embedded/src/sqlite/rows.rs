@@ -10,15 +10,10 @@ pub(crate) const CONTACT_COLUMNS: &str =
 pub(crate) const PARTICIPANT_COLUMNS: &str =
     "id, contact_id, role, display_name, created_at, connected_at, left_at";
 pub(crate) const ITEM_COLUMNS: &str = "contact_id, seq, id, at, json";
-pub(crate) const RECEIPT_COLUMNS: &str =
-    "contact_id, message_id, recipient_id, delivered_at, read_at";
+pub(crate) const RECEIPT_COLUMNS: &str = "contact_id, message_id, recipient_id, delivered_at, read_at";
 pub(crate) const TIMER_COLUMNS: &str = "key, contact_id, due, kind";
 
-fn conversion(
-    idx: usize,
-    ty: Type,
-    e: impl std::error::Error + Send + Sync + 'static,
-) -> rusqlite::Error {
+fn conversion(idx: usize, ty: Type, e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, ty, Box::new(e))
 }
 
@@ -90,10 +85,5 @@ pub(crate) fn receipt(r: &Row<'_>) -> rusqlite::Result<Receipt> {
 }
 
 pub(crate) fn timer(r: &Row<'_>) -> rusqlite::Result<Timer> {
-    Ok(Timer {
-        key: r.get(0)?,
-        contact_id: r.get(1)?,
-        due: r.get(2)?,
-        kind: r.get(3)?,
-    })
+    Ok(Timer { key: r.get(0)?, contact_id: r.get(1)?, due: r.get(2)?, kind: r.get(3)? })
 }

@@ -81,8 +81,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| format!("read schema version: {e}"))?;
-        let version =
-            usize::try_from(version).map_err(|_| format!("bad schema version {version}"))?;
+        let version = usize::try_from(version).map_err(|_| format!("bad schema version {version}"))?;
         if version > target {
             return Err(format!(
                 "database schema version {version} is newer than this confab knows ({target})"
@@ -91,12 +90,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), String> {
         if version == target {
             return Ok(());
         }
-        tx.execute_batch(MIGRATIONS[version])
-            .map_err(|e| format!("migration {}: {e}", version + 1))?;
+        tx.execute_batch(MIGRATIONS[version]).map_err(|e| format!("migration {}: {e}", version + 1))?;
         tx.pragma_update(None, "user_version", version + 1)
             .map_err(|e| format!("set schema version: {e}"))?;
-        tx.commit()
-            .map_err(|e| format!("commit migration {}: {e}", version + 1))?;
+        tx.commit().map_err(|e| format!("commit migration {}: {e}", version + 1))?;
         tracing::info!(version = version + 1, "applied store migration");
     }
 }

@@ -29,11 +29,7 @@ impl Drop for TempDir {
 
 fn item_batch(contact: &str, id: &str) -> Batch {
     let mut b = Batch::new(contact);
-    b.items.push(NewItem {
-        id: id.into(),
-        at: 1,
-        json: "{}".into(),
-    });
+    b.items.push(NewItem { id: id.into(), at: 1, json: "{}".into() });
     b
 }
 
@@ -54,10 +50,7 @@ async fn dead_writer_fails_commits_instead_of_hanging() {
     assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
     assert!(store.health().await.is_err());
     // Reads still work.
-    assert_eq!(
-        store.locate("c", Locate::Last).await.expect("locate"),
-        Some(1)
-    );
+    assert_eq!(store.locate("c", Locate::Last).await.expect("locate"), Some(1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,9 +60,7 @@ async fn close_refuses_later_commits() {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            store.commit(item_batch("c", &format!("i{i}"))).await
-        }));
+        tasks.push(tokio::spawn(async move { store.commit(item_batch("c", &format!("i{i}"))).await }));
     }
     for t in tasks {
         t.await.expect("join").expect("commit before close");
@@ -77,8 +68,5 @@ async fn close_refuses_later_commits() {
     store.close().await;
     let r = store.commit(item_batch("c", "late")).await;
     assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
-    assert_eq!(
-        store.locate("c", Locate::Last).await.expect("locate"),
-        Some(50)
-    );
+    assert_eq!(store.locate("c", Locate::Last).await.expect("locate"), Some(50));
 }

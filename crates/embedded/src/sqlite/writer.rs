@@ -100,10 +100,7 @@ impl Writer {
                     }
                 }
                 self.next_seq.clear();
-                self.shared
-                    .stats
-                    .failed_groups
-                    .fetch_add(1, Ordering::Relaxed);
+                self.shared.stats.failed_groups.fetch_add(1, Ordering::Relaxed);
                 for (_, answer) in group {
                     let _ = answer.send(Err(StoreError::Backend(message.clone())));
                 }
@@ -123,8 +120,7 @@ impl Writer {
                     if let Some(c) = &batch.contact {
                         contacts.push((c.id.clone(), c.clone()));
                     }
-                    participants
-                        .extend(batch.participants.iter().map(|p| (p.id.clone(), p.clone())));
+                    participants.extend(batch.participants.iter().map(|p| (p.id.clone(), p.clone())));
                 }
                 Ok(Committed::Replayed { .. }) => replayed += 1,
                 Err(_) => rejected += 1,
@@ -157,32 +153,21 @@ impl Writer {
         &mut self,
         group: &[(Box<Batch>, Answer)],
     ) -> Result<Vec<Result<Committed, StoreError>>, Fatal> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| Fatal(format!("begin: {e}")))?;
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| Fatal(format!("begin: {e}")))?;
         let mut results = Vec::with_capacity(group.len());
         for (batch, _) in group {
             results.push(self.apply_in_savepoint(batch)?);
         }
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(|e| Fatal(format!("commit: {e}")))?;
+        self.conn.execute_batch("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
         Ok(results)
     }
 
-    fn apply_in_savepoint(
-        &mut self,
-        batch: &Batch,
-    ) -> Result<Result<Committed, StoreError>, Fatal> {
-        self.conn
-            .execute_batch("SAVEPOINT batch")
-            .map_err(|e| Fatal(format!("savepoint: {e}")))?;
+    fn apply_in_savepoint(&mut self, batch: &Batch) -> Result<Result<Committed, StoreError>, Fatal> {
+        self.conn.execute_batch("SAVEPOINT batch").map_err(|e| Fatal(format!("savepoint: {e}")))?;
         let before = self.next_seq.get(&batch.contact_id).copied();
         match apply(&self.conn, &mut self.next_seq, batch) {
             Ok(committed) => {
-                self.conn
-                    .execute_batch("RELEASE batch")
-                    .map_err(|e| Fatal(format!("release: {e}")))?;
+                self.conn.execute_batch("RELEASE batch").map_err(|e| Fatal(format!("release: {e}")))?;
                 Ok(Ok(committed))
             }
             Err(e) => {
@@ -208,11 +193,7 @@ fn sql(e: rusqlite::Error) -> StoreError {
 }
 
 /// Applies one batch on the open transaction. On Err, the caller rolls the savepoint back.
-fn apply(
-    conn: &Connection,
-    next_seq: &mut HashMap<String, u64>,
-    b: &Batch,
-) -> Result<Committed, StoreError> {
+fn apply(conn: &Connection, next_seq: &mut HashMap<String, u64>, b: &Batch) -> Result<Committed, StoreError> {
     for check in &b.checks {
         if !check_holds(conn, &b.contact_id, check).map_err(sql)? {
             return Err(StoreError::CheckFailed(check.clone()));
@@ -227,11 +208,9 @@ fn apply(
         if let Some(response) = recorded {
             return Ok(Committed::Replayed { response });
         }
-        conn.prepare_cached(
-            "INSERT INTO idempotency (key, contact_id, response) VALUES (?1, ?2, ?3)",
-        )
-        .and_then(|mut s| s.execute(params![key, b.contact_id, response]))
-        .map_err(sql)?;
+        conn.prepare_cached("INSERT INTO idempotency (key, contact_id, response) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![key, b.contact_id, response]))
+            .map_err(sql)?;
     }
 
     if let Some(c) = &b.contact {
@@ -298,20 +277,11 @@ fn apply(
             }
         };
         let mut s = conn
-            .prepare_cached(
-                "INSERT INTO items (contact_id, seq, id, at, json) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
+            .prepare_cached("INSERT INTO items (contact_id, seq, id, at, json) VALUES (?1, ?2, ?3, ?4, ?5)")
             .map_err(sql)?;
         let mut seq = first;
         for item in &b.items {
-            s.execute(params![
-                b.contact_id,
-                seq_to_sql(seq),
-                item.id,
-                item.at,
-                item.json
-            ])
-            .map_err(sql)?;
+            s.execute(params![b.contact_id, seq_to_sql(seq), item.id, item.at, item.json]).map_err(sql)?;
             seqs.push(seq);
             seq += 1;
         }
@@ -329,14 +299,8 @@ fn apply(
             )
             .map_err(sql)?;
         for r in &b.receipts {
-            s.execute(params![
-                r.contact_id,
-                r.message_id,
-                r.recipient_id,
-                r.delivered_at,
-                r.read_at
-            ])
-            .map_err(sql)?;
+            s.execute(params![r.contact_id, r.message_id, r.recipient_id, r.delivered_at, r.read_at])
+                .map_err(sql)?;
         }
     }
 
@@ -349,16 +313,13 @@ fn apply(
             )
             .map_err(sql)?;
         for t in &b.set_timers {
-            s.execute(params![t.key, t.contact_id, t.due, t.kind])
-                .map_err(sql)?;
+            s.execute(params![t.key, t.contact_id, t.due, t.kind]).map_err(sql)?;
         }
     }
 
     // After the sets: a key both set and cancelled in one batch ends up cancelled.
     if !b.cancel_timers.is_empty() {
-        let mut s = conn
-            .prepare_cached("DELETE FROM timers WHERE key = ?1")
-            .map_err(sql)?;
+        let mut s = conn.prepare_cached("DELETE FROM timers WHERE key = ?1").map_err(sql)?;
         for key in &b.cancel_timers {
             s.execute([key]).map_err(sql)?;
         }
@@ -375,12 +336,8 @@ fn check_holds(conn: &Connection, contact_id: &str, check: &Check) -> rusqlite::
             .optional()?
             .unwrap_or(false)),
         Check::ParticipantActive(participant_id) => Ok(conn
-            .prepare_cached(
-                "SELECT left_at IS NULL FROM participants WHERE id = ?1 AND contact_id = ?2",
-            )?
-            .query_row([participant_id.as_str(), contact_id], |r| {
-                r.get::<_, bool>(0)
-            })
+            .prepare_cached("SELECT left_at IS NULL FROM participants WHERE id = ?1 AND contact_id = ?2")?
+            .query_row([participant_id.as_str(), contact_id], |r| r.get::<_, bool>(0))
             .optional()?
             .unwrap_or(false)),
         Check::ParticipantsFewerThan(n) => {

@@ -13,9 +13,7 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
     let service = &app.service;
     match call.route.endpoint {
         Endpoint::StartChatContact => {
-            let ctx = RequestContext {
-                ws_base: ws_base(app, &call.headers),
-            };
+            let ctx = RequestContext { ws_base: ws_base(app, &call.headers) };
             match parse(call.input) {
                 Ok(input) => respond(service.start_chat_contact(&ctx, input).await),
                 Err(e) => invalid(e),
@@ -31,18 +29,9 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
         },
         Endpoint::DescribeContact => {
             let label = |name: &str| {
-                call.route
-                    .labels
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
+                call.route.labels.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default()
             };
-            respond(
-                service
-                    .describe_contact(&label("InstanceId"), &label("ContactId"))
-                    .await,
-            )
+            respond(service.describe_contact(&label("InstanceId"), &label("ContactId")).await)
         }
         other => error_response(&ConnectError::InvalidRequest(format!(
             "{} is not supported by this server yet",

@@ -11,9 +11,9 @@ use crate::{cors, App};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use futures_util::FutureExt;
 use confab_wire::model::{self, Invalid};
 use confab_wire::{ApiError, ConnectError, ParticipantError};
+use futures_util::FutureExt;
 use http::{HeaderMap, HeaderValue, Method};
 use http_body_util::BodyExt;
 use serde_json::{Map, Value};
@@ -42,7 +42,14 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
         Ok(Err(response)) => ("Unrouted", response),
         Err(_) => {
             tracing::error!(%request_id, "handler panicked");
-            ("Panicked", error_response(&Unrouted { code: "InternalServerException", status: 500, message: "Internal server error".into() }))
+            (
+                "Panicked",
+                error_response(&Unrouted {
+                    code: "InternalServerException",
+                    status: 500,
+                    message: "Internal server error".into(),
+                }),
+            )
         }
     };
     let status = response.status().as_u16();
@@ -71,6 +78,9 @@ async fn answer(app: &Arc<App>, request: Request) -> Result<(Endpoint, Response)
     }
     let route = route(request.method(), path).map_err(|e| unrouted(e, path))?;
     let endpoint = route.endpoint;
+    if !app.throttle.admit(endpoint.name()) {
+        return Ok((endpoint, throttled(endpoint)));
+    }
     let response = match endpoint.api() {
         Api::Own => own::handle(app, route, request).await,
         Api::Participant if !has_bearer(request.headers()) => {
@@ -80,11 +90,7 @@ async fn answer(app: &Arc<App>, request: Request) -> Result<(Endpoint, Response)
             let (parts, body) = request.into_parts();
             match read_input(app, api, &route, body).await {
                 Ok(input) => {
-                    let call = Call {
-                        route,
-                        input,
-                        headers: parts.headers,
-                    };
+                    let call = Call { route, input, headers: parts.headers };
                     match api {
                         Api::Participant => participant::handle(app, call).await,
                         _ => connect::handle(app, call).await,
@@ -132,22 +138,11 @@ fn unrouted(error: RouteError, path: &str) -> Response {
 
 /// Reads the body (an empty body is `{}`), adds URI labels, and checks the whole input
 /// against the model. Header-bound tokens are checked by authentication, not here.
-async fn read_input(
-    app: &App,
-    api: Api,
-    route: &Route,
-    body: Body,
-) -> Result<Map<String, Value>, Response> {
-    let bytes = match http_body_util::Limited::new(body, app.config.max_body_bytes)
-        .collect()
-        .await
-    {
+async fn read_input(app: &App, api: Api, route: &Route, body: Body) -> Result<Map<String, Value>, Response> {
+    let bytes = match http_body_util::Limited::new(body, app.config.max_body_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            let message = format!(
-                "The request body is larger than {} bytes",
-                app.config.max_body_bytes
-            );
+            let message = format!("The request body is larger than {} bytes", app.config.max_body_bytes);
             return Err(with_status(bad_input(api, route.endpoint, message), 413));
         }
     };
@@ -157,11 +152,7 @@ async fn read_input(
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(map)) => map,
             Ok(_) => {
-                return Err(bad_input(
-                    api,
-                    route.endpoint,
-                    "The request body must be a JSON object".into(),
-                ))
+                return Err(bad_input(api, route.endpoint, "The request body must be a JSON object".into()))
             }
             Err(e) => {
                 return Err(bad_input(
@@ -175,11 +166,7 @@ async fn read_input(
     for (name, value) in &route.labels {
         input.insert((*name).to_owned(), Value::String(value.clone()));
     }
-    let model_api = if api == Api::Participant {
-        model::Api::Participant
-    } else {
-        model::Api::Connect
-    };
+    let model_api = if api == Api::Participant { model::Api::Participant } else { model::Api::Connect };
     let mut checked = input.clone();
     for token in ["ConnectionToken", "ParticipantToken"] {
         checked.insert(token.to_owned(), Value::String("-".into()));
@@ -207,6 +194,23 @@ fn bad_input(api: Api, endpoint: Endpoint, message: String) -> Response {
     }
 }
 
+/// 429 with the operation's modeled throttling error (StartChatContact models only
+/// LimitExceededException).
+fn throttled(endpoint: Endpoint) -> Response {
+    let message = format!("Rate exceeded for {}", endpoint.name());
+    match endpoint.api() {
+        Api::Participant => error_response(&ParticipantError::Throttling(message)),
+        _ => {
+            let errors = model::operation_errors(model::Api::Connect, endpoint.name());
+            if errors.iter().any(|e| e == "ThrottlingException") {
+                error_response(&ConnectError::Throttling(message))
+            } else {
+                error_response(&ConnectError::LimitExceeded(message))
+            }
+        }
+    }
+}
+
 fn with_status(mut response: Response, status: u16) -> Response {
     if let Ok(s) = http::StatusCode::from_u16(status) {
         *response.status_mut() = s;
@@ -223,9 +227,7 @@ pub(crate) fn respond<T: serde::Serialize, E: ApiError>(result: Result<T, E>) ->
 }
 
 /// Deserialises a checked input into the operation's input struct.
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(
-    input: Map<String, Value>,
-) -> Result<T, String> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(input: Map<String, Value>) -> Result<T, String> {
     serde_json::from_value(Value::Object(input))
         .map_err(|e| format!("The request does not match the operation's input: {e}"))
 }
@@ -236,15 +238,10 @@ pub(crate) fn ws_base(app: &App, headers: &HeaderMap) -> String {
     let base = app.config.base_path.trim_end_matches('/');
     if let Some(public) = &app.config.public_url {
         let public = public.trim_end_matches('/');
-        let ws = public
-            .replacen("https://", "wss://", 1)
-            .replacen("http://", "ws://", 1);
+        let ws = public.replacen("https://", "wss://", 1).replacen("http://", "ws://", 1);
         return format!("{ws}{base}");
     }
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
+    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     let host = match host.strip_prefix("localhost") {
         Some(port) => format!("127.0.0.1{port}"),
         None => host.to_owned(),

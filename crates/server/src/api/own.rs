@@ -32,27 +32,15 @@ async fn healthz(app: &Arc<App>) -> Response {
 async fn metrics(app: &Arc<App>) -> Response {
     let active = app.service.store().active_contacts().await.unwrap_or(0);
     let gauges = [
-        (
-            "confab_active_contacts",
-            "Contacts that have not ended.",
-            active as f64,
-        ),
-        (
-            "confab_open_websockets",
-            "Websockets open on this node.",
-            app.gateway.open_sockets() as f64,
-        ),
+        ("confab_active_contacts", "Contacts that have not ended.", active as f64),
+        ("confab_open_websockets", "Websockets open on this node.", app.gateway.open_sockets() as f64),
         (
             "confab_items_appended_total",
             "Transcript items appended since start.",
             app.service.items_appended() as f64,
         ),
     ];
-    (
-        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(&gauges),
-    )
-        .into_response()
+    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render(&gauges)).into_response()
 }
 
 /// The websocket URL's `AuthToken` must be genuine, unexpired (100 s to connect) and its
@@ -61,16 +49,9 @@ async fn websocket(app: &Arc<App>, request: Request) -> Response {
     let token = request.uri().query().and_then(|q| {
         q.split('&')
             .find_map(|kv| kv.strip_prefix("AuthToken="))
-            .map(|t| {
-                percent_encoding::percent_decode_str(t)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
+            .map(|t| percent_encoding::percent_decode_str(t).decode_utf8_lossy().into_owned())
     });
-    let session = match app
-        .service
-        .authenticate(confab_service::TokenKind::Websocket, token.as_deref())
-        .await
+    let session = match app.service.authenticate(confab_service::TokenKind::Websocket, token.as_deref()).await
     {
         Ok(s) => s,
         Err(_) => return forbidden(),
@@ -115,9 +96,7 @@ async fn test_clock(app: &Arc<App>, request: Request) -> Response {
             message: "The test clock is off (start with --test-clock)".into(),
         });
     };
-    let body = axum::body::to_bytes(request.into_body(), 4096)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(request.into_body(), 4096).await.unwrap_or_default();
     let secs = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v["advanceSeconds"].as_f64())

@@ -11,24 +11,14 @@ use confab_wire::ParticipantError;
 use std::sync::Arc;
 
 pub async fn handle(app: &Arc<App>, call: Call) -> Response {
-    let bearer = call
-        .headers
-        .get("x-amz-bearer")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let bearer = call.headers.get("x-amz-bearer").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let bearer = bearer.as_deref().filter(|b| !b.is_empty());
     let service = &app.service;
     match call.route.endpoint {
         Endpoint::CreateParticipantConnection => {
-            let ctx = RequestContext {
-                ws_base: ws_base(app, &call.headers),
-            };
+            let ctx = RequestContext { ws_base: ws_base(app, &call.headers) };
             match parse(call.input) {
-                Ok(input) => respond(
-                    service
-                        .create_participant_connection(&ctx, bearer, input)
-                        .await,
-                ),
+                Ok(input) => respond(service.create_participant_connection(&ctx, bearer, input).await),
                 Err(e) => invalid(e),
             }
         }
@@ -59,11 +49,7 @@ fn invalid(message: String) -> Response {
 /// Operations of a later release (attachments, views, authentication): authenticated like
 /// the rest, then a clear refusal.
 async fn not_yet(app: &Arc<App>, bearer: Option<&str>, endpoint: Endpoint) -> Response {
-    if let Err(e) = app
-        .service
-        .authenticate(confab_service::TokenKind::Connection, bearer)
-        .await
-    {
+    if let Err(e) = app.service.authenticate(confab_service::TokenKind::Connection, bearer).await {
         return error_response(&e);
     }
     error_response(&ParticipantError::Validation(format!(

@@ -4,11 +4,7 @@ use confab_wire::item::Item;
 use serde_json::{json, Value};
 
 /// The stored form of an item made into the pushed form (with InitialContactId).
-pub(super) fn pushed_from_stored(
-    stored: &str,
-    initial_contact_id: &str,
-    contact_id: &str,
-) -> Option<String> {
+pub(super) fn pushed_from_stored(stored: &str, initial_contact_id: &str, contact_id: &str) -> Option<String> {
     let mut item: Item = serde_json::from_str(stored).ok()?;
     item.initial_contact_id = Some(initial_contact_id.to_owned());
     item.contact_id = Some(contact_id.to_owned());
@@ -28,20 +24,13 @@ pub(super) enum ClientFrame {
 /// Parses leniently: the first JSON value counts, trailing bytes are ignored (the iOS SDK
 /// sends a stray `)` after its subscribe frame).
 pub(super) fn parse_client(text: &str) -> ClientFrame {
-    let Some(Ok(value)) = serde_json::Deserializer::from_str(text)
-        .into_iter::<Value>()
-        .next()
-    else {
+    let Some(Ok(value)) = serde_json::Deserializer::from_str(text).into_iter::<Value>().next() else {
         return ClientFrame::Other;
     };
     let topics = || {
         value["content"]["topics"]
             .as_array()
-            .map(|t| {
-                t.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|t| t.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     };
     match value["topic"].as_str() {
@@ -60,15 +49,9 @@ pub(super) const PING: &str = r#"{"topic":"aws/ping","statusCode":200,"statusCon
 pub(super) fn subscription_reply(topic: &str, requested: &[String]) -> (bool, String) {
     let ok = requested.iter().any(|t| t == "aws/chat");
     let status = if ok { "success" } else { "failure" };
-    let topics: Vec<&String> = if ok {
-        requested.iter().filter(|t| *t == "aws/chat").collect()
-    } else {
-        requested.iter().collect()
-    };
-    (
-        ok,
-        json!({"topic": topic, "content": {"status": status, "topics": topics}}).to_string(),
-    )
+    let topics: Vec<&String> =
+        if ok { requested.iter().filter(|t| *t == "aws/chat").collect() } else { requested.iter().collect() };
+    (ok, json!({"topic": topic, "content": {"status": status, "topics": topics}}).to_string())
 }
 
 #[cfg(test)]
@@ -78,10 +61,7 @@ mod tests {
     #[test]
     fn lenient_parsing() {
         let ios = r#"{"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})"#;
-        assert_eq!(
-            parse_client(ios),
-            ClientFrame::Subscribe(vec!["aws/chat".into()])
-        );
+        assert_eq!(parse_client(ios), ClientFrame::Subscribe(vec!["aws/chat".into()]));
         assert_eq!(parse_client(r#"{"topic":"aws/ping"}"#), ClientFrame::Ping);
         assert_eq!(parse_client("not json"), ClientFrame::Other);
         assert_eq!(parse_client(""), ClientFrame::Other);

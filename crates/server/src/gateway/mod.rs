@@ -71,15 +71,10 @@ impl Gateway {
     pub async fn admit(&self, session: &Session) -> Result<Admission, String> {
         let max = self.service.config().max_sockets_per_participant;
         let pid = &session.participant.id;
-        let open = self
-            .shard(&session.contact.id)
-            .lock()
-            .get(&session.contact.id)
-            .map_or(0, |r| r.sockets_of(pid));
+        let open =
+            self.shard(&session.contact.id).lock().get(&session.contact.id).map_or(0, |r| r.sockets_of(pid));
         if open >= max {
-            return Err(format!(
-                "A participant may hold at most {max} open websockets"
-            ));
+            return Err(format!("A participant may hold at most {max} open websockets"));
         }
         Ok(Admission {
             contact_id: session.contact.id.clone(),
@@ -98,11 +93,7 @@ impl Gateway {
     async fn register(
         &self,
         admission: &Admission,
-    ) -> (
-        u64,
-        tokio::sync::mpsc::Receiver<room::Outbound>,
-        Arc<SocketState>,
-    ) {
+    ) -> (u64, tokio::sync::mpsc::Receiver<room::Outbound>, Arc<SocketState>) {
         let base = self
             .service
             .store()
@@ -141,10 +132,7 @@ impl Gateway {
             };
             match envelope.kind {
                 EnvelopeKind::Item { seq, json } => room.item(seq, &json),
-                EnvelopeKind::Close {
-                    participant_id,
-                    after_seq,
-                } => room.close(participant_id, after_seq),
+                EnvelopeKind::Close { participant_id, after_seq } => room.close(participant_id, after_seq),
             }
         };
         if needs_fill {
@@ -164,21 +152,12 @@ impl Gateway {
 
     async fn fill_gap_now(self: Arc<Self>, contact_id: String) {
         tokio::time::sleep(GAP_WAIT).await;
-        let Some((from, to, initial)) = self
-            .shard(&contact_id)
-            .lock()
-            .get(&contact_id)
-            .and_then(Room::gap)
+        let Some((from, to, initial)) = self.shard(&contact_id).lock().get(&contact_id).and_then(Room::gap)
         else {
             return;
         };
         let limit = usize::try_from(to - from + 1).unwrap_or(usize::MAX);
-        let query = ItemQuery {
-            contact_id: contact_id.clone(),
-            from,
-            ascending: true,
-            limit,
-        };
+        let query = ItemQuery { contact_id: contact_id.clone(), from, ascending: true, limit };
         let items = self.service.store().items(query).await.unwrap_or_default();
         let mut shard = self.shard(&contact_id).lock();
         let Some(room) = shard.get_mut(&contact_id) else {
@@ -190,12 +169,7 @@ impl Gateway {
             }
         }
         if room.gap().is_some_and(|(gap_from, _, _)| gap_from == from) {
-            tracing::warn!(
-                contact_id,
-                from,
-                to,
-                "items missing from the store; skipping ahead"
-            );
+            tracing::warn!(contact_id, from, to, "items missing from the store; skipping ahead");
             room.skip_to(to);
         }
         if room.fill_done() {

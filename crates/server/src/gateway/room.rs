@@ -70,12 +70,7 @@ impl Room {
         tx: mpsc::Sender<Outbound>,
         state: Arc<SocketState>,
     ) {
-        self.sockets.push(Entry {
-            id,
-            participant_id,
-            tx,
-            state,
-        });
+        self.sockets.push(Entry { id, participant_id, tx, state });
     }
 
     pub fn remove(&mut self, id: u64) {
@@ -93,10 +88,7 @@ impl Room {
     }
 
     pub fn sockets_of(&self, participant_id: &str) -> usize {
-        self.sockets
-            .iter()
-            .filter(|s| s.participant_id == participant_id)
-            .count()
+        self.sockets.iter().filter(|s| s.participant_id == participant_id).count()
     }
 
     /// An item from the bus; `seq == 0` is pushed-only and goes out at once. Returns true
@@ -165,23 +157,15 @@ impl Room {
 
     fn apply_closes(&mut self) {
         let last = self.last_seq;
-        let (ready, waiting): (Vec<_>, Vec<_>) =
-            self.closes.drain(..).partition(|(_, after)| *after <= last);
+        let (ready, waiting): (Vec<_>, Vec<_>) = self.closes.drain(..).partition(|(_, after)| *after <= last);
         self.closes = waiting;
         for (who, _) in ready {
-            let reason = if who.is_some() {
-                "Participant left"
-            } else {
-                "Chat ended"
-            };
+            let reason = if who.is_some() { "Participant left" } else { "Chat ended" };
             self.sockets.retain(|s| {
                 if who.as_ref().is_some_and(|p| *p != s.participant_id) {
                     return true;
                 }
-                if s.tx
-                    .try_send(Outbound::Close(close_codes::NORMAL, reason))
-                    .is_err()
-                {
+                if s.tx.try_send(Outbound::Close(close_codes::NORMAL, reason)).is_err() {
                     s.state.kill(close_codes::NORMAL);
                 }
                 false

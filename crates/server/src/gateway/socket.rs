@@ -36,10 +36,7 @@ impl Gateway {
             Some((close_codes::NORMAL, "Chat ended"))
         };
         if let Some((code, reason)) = code {
-            let frame = CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            };
+            let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
             let _ = socket.send(Message::Close(Some(frame))).await;
         }
         self.unregister(&admission.contact_id, id);
@@ -48,20 +45,8 @@ impl Gateway {
 
     /// A chat may end between the token check and the registration: then the socket closes.
     async fn still_active(&self, admission: &Admission) -> bool {
-        let participant = self
-            .service
-            .store()
-            .participant(&admission.participant_id)
-            .await
-            .ok()
-            .flatten();
-        let contact = self
-            .service
-            .store()
-            .contact(&admission.contact_id)
-            .await
-            .ok()
-            .flatten();
+        let participant = self.service.store().participant(&admission.participant_id).await.ok().flatten();
+        let contact = self.service.store().contact(&admission.contact_id).await.ok().flatten();
         participant.is_some_and(|p| p.is_active()) && contact.is_some_and(|c| c.is_active())
     }
 }

@@ -6,9 +6,7 @@ use crate::control::start_chat::participant_claims;
 use crate::tokens::TokenKind;
 use crate::{items, Service};
 use confab_ports::{Batch, Check, Committed, Participant, Role, StoreError};
-use confab_wire::connect::{
-    CreateParticipantInput, CreateParticipantOutput, ParticipantTokenCredentials,
-};
+use confab_wire::connect::{CreateParticipantInput, CreateParticipantOutput, ParticipantTokenCredentials};
 use confab_wire::item::event;
 use confab_wire::time::iso_millis;
 use confab_wire::ConnectError;
@@ -19,14 +17,12 @@ impl Service {
         input: CreateParticipantInput,
     ) -> Result<CreateParticipantOutput, ConnectError> {
         let role = role_to_add(input.participant_details.participant_role.as_deref())?;
-        let contact = find_contact(self, &input.instance_id, &input.contact_id)
-            .await?
-            .ok_or_else(|| {
-                ConnectError::ResourceNotFound(format!(
-                    "Contact '{}' does not exist in this instance",
-                    input.contact_id
-                ))
-            })?;
+        let contact = find_contact(self, &input.instance_id, &input.contact_id).await?.ok_or_else(|| {
+            ConnectError::ResourceNotFound(format!(
+                "Contact '{}' does not exist in this instance",
+                input.contact_id
+            ))
+        })?;
         let key = input
             .client_token
             .as_deref()
@@ -45,11 +41,8 @@ impl Service {
             )));
         }
         let now = self.clock.now();
-        let display_name = input
-            .participant_details
-            .display_name
-            .clone()
-            .unwrap_or_else(|| role.as_str().to_owned());
+        let display_name =
+            input.participant_details.display_name.clone().unwrap_or_else(|| role.as_str().to_owned());
         let p = Participant {
             id: uuid::Uuid::new_v4().to_string(),
             contact_id: contact.id.clone(),
@@ -61,9 +54,7 @@ impl Service {
         };
         let out = CreateParticipantOutput {
             participant_credentials: ParticipantTokenCredentials {
-                participant_token: self
-                    .tokens
-                    .mint(TokenKind::Participant, &participant_claims(&p)),
+                participant_token: self.tokens.mint(TokenKind::Participant, &participant_claims(&p)),
                 expiry: iso_millis(contact.expires_at),
             },
             participant_id: p.id.clone(),
@@ -72,10 +63,7 @@ impl Service {
         // an agent accepts a contact in AWS, not when its client first connects.
         let joined = items::event(&p, event::PARTICIPANT_JOINED, now);
         let mut batch = Batch::new(contact.id.clone());
-        batch.checks = vec![
-            Check::ContactActive,
-            Check::ParticipantsFewerThan(self.config.max_participants),
-        ];
+        batch.checks = vec![Check::ContactActive, Check::ParticipantsFewerThan(self.config.max_participants)];
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&out).unwrap_or_default()));
         batch.participants.push(p);
         batch.items.push(items::to_new(&joined, now));
@@ -84,17 +72,15 @@ impl Service {
                 self.push_committed(&contact, &[joined], &seqs).await;
                 Ok(out)
             }
-            Ok(Committed::Replayed { response }) => serde_json::from_str(&response)
-                .map_err(|e| ConnectError::InternalService(e.to_string())),
-            Err(StoreError::CheckFailed(Check::ParticipantsFewerThan(n))) => {
-                Err(ConnectError::ServiceQuotaExceeded(format!(
-                    "A chat can have at most {n} participants"
-                )))
+            Ok(Committed::Replayed { response }) => {
+                serde_json::from_str(&response).map_err(|e| ConnectError::InternalService(e.to_string()))
             }
-            Err(StoreError::CheckFailed(_)) => Err(ConnectError::Conflict(format!(
-                "Contact '{}' has ended",
-                contact.id
-            ))),
+            Err(StoreError::CheckFailed(Check::ParticipantsFewerThan(n))) => {
+                Err(ConnectError::ServiceQuotaExceeded(format!("A chat can have at most {n} participants")))
+            }
+            Err(StoreError::CheckFailed(_)) => {
+                Err(ConnectError::Conflict(format!("Contact '{}' has ended", contact.id)))
+            }
             Err(e) => Err(internal_c(e)),
         }
     }

@@ -18,32 +18,17 @@ impl Service {
         instance_id: &str,
         contact_id: &str,
     ) -> Result<DescribeContactOutput, ConnectError> {
-        let contact = find_contact(self, instance_id, contact_id)
-            .await?
-            .ok_or_else(|| {
-                ConnectError::ResourceNotFound(format!(
-                    "Contact '{contact_id}' does not exist in this instance"
-                ))
-            })?;
-        let participants = self
-            .store
-            .participants(&contact.id)
-            .await
-            .map_err(internal_c)?;
+        let contact = find_contact(self, instance_id, contact_id).await?.ok_or_else(|| {
+            ConnectError::ResourceNotFound(format!("Contact '{contact_id}' does not exist in this instance"))
+        })?;
+        let participants = self.store.participants(&contact.id).await.map_err(internal_c)?;
         let messages = self.messages_of(&contact.id).await?;
         let mut out = self.contact_members(&contact, &participants);
-        out.insert(
-            "ChatMetrics".into(),
-            chat_metrics(&contact, &participants, &messages),
-        );
+        out.insert("ChatMetrics".into(), chat_metrics(&contact, &participants, &messages));
         Ok(DescribeContactOutput { contact: out })
     }
 
-    fn contact_members(
-        &self,
-        contact: &Contact,
-        participants: &[Participant],
-    ) -> Map<String, Value> {
+    fn contact_members(&self, contact: &Contact, participants: &[Participant]) -> Map<String, Value> {
         let arn = format!(
             "arn:aws:connect:{}:{}:instance/{}/contact/{}",
             self.config.region, self.config.account_id, contact.instance_id, contact.id
@@ -54,21 +39,12 @@ impl Service {
         c.insert("InitialContactId".into(), json!(contact.initial_contact_id));
         c.insert("InitiationMethod".into(), json!("API"));
         c.insert("Channel".into(), json!("CHAT"));
-        c.insert(
-            "InitiationTimestamp".into(),
-            epoch_seconds(contact.created_at),
-        );
+        c.insert("InitiationTimestamp".into(), epoch_seconds(contact.created_at));
         if let Some(ended) = contact.ended_at {
             c.insert("DisconnectTimestamp".into(), epoch_seconds(ended));
         }
-        c.insert(
-            "LastUpdateTimestamp".into(),
-            epoch_seconds(contact.ended_at.unwrap_or(contact.created_at)),
-        );
-        c.insert(
-            "ConnectedToSystemTimestamp".into(),
-            epoch_seconds(contact.created_at),
-        );
+        c.insert("LastUpdateTimestamp".into(), epoch_seconds(contact.ended_at.unwrap_or(contact.created_at)));
+        c.insert("ConnectedToSystemTimestamp".into(), epoch_seconds(contact.created_at));
         if let Some(agent) = participants.iter().find(|p| p.role == Role::Agent) {
             let mut info = Map::new();
             info.insert("Id".into(), json!(agent.id));
@@ -78,12 +54,7 @@ impl Service {
             );
             c.insert("AgentInfo".into(), Value::Object(info));
         }
-        for name in [
-            "RelatedContactId",
-            "CustomerId",
-            "SegmentAttributes",
-            "Attributes",
-        ] {
+        for name in ["RelatedContactId", "CustomerId", "SegmentAttributes", "Attributes"] {
             if let Some(v) = contact.details.get(name).filter(|v| !v.is_null()) {
                 c.insert(name.into(), v.clone());
             }
@@ -99,12 +70,7 @@ impl Service {
         let mut messages = Vec::new();
         let mut from = 1;
         loop {
-            let query = ItemQuery {
-                contact_id: contact_id.to_owned(),
-                from,
-                ascending: true,
-                limit: PAGE,
-            };
+            let query = ItemQuery { contact_id: contact_id.to_owned(), from, ascending: true, limit: PAGE };
             let page = self.store.items(query).await.map_err(internal_c)?;
             let Some(last) = page.last().map(|i| i.seq) else {
                 break;
@@ -161,11 +127,7 @@ fn chat_metrics(contact: &Contact, participants: &[Participant], messages: &[Ite
     let mut last_side: Option<bool> = None;
     let mut first_agent_reply: Option<i64> = None;
     for m in messages {
-        let at = m
-            .absolute_time
-            .as_deref()
-            .and_then(parse_iso)
-            .unwrap_or(contact.created_at);
+        let at = m.absolute_time.as_deref().and_then(parse_iso).unwrap_or(contact.created_at);
         let chars = m.content.as_deref().map_or(0, |c| c.chars().count() as u64);
         let is_customer = match m.participant_role.as_deref() {
             Some("CUSTOMER") => true,
@@ -176,11 +138,7 @@ fn chat_metrics(contact: &Contact, participants: &[Participant], messages: &[Ite
                 continue;
             }
         };
-        let (me, other) = if is_customer {
-            (&mut customer, &mut agent)
-        } else {
-            (&mut agent, &mut customer)
-        };
+        let (me, other) = if is_customer { (&mut customer, &mut agent) } else { (&mut agent, &mut customer) };
         if last_side == Some(!is_customer) {
             turns += 1;
             me.responses += 1;
@@ -196,10 +154,8 @@ fn chat_metrics(contact: &Contact, participants: &[Participant], messages: &[Ite
         }
         last_side = Some(is_customer);
     }
-    let agents: Vec<&Participant> = participants
-        .iter()
-        .filter(|p| matches!(p.role, Role::Agent | Role::Supervisor))
-        .collect();
+    let agents: Vec<&Participant> =
+        participants.iter().filter(|p| matches!(p.role, Role::Agent | Role::Supervisor)).collect();
     let mut contact_metrics = json!({
         "MultiParty": agents.len() > 1,
         "TotalMessages": messages.len(),

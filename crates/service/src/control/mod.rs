@@ -20,10 +20,6 @@ pub(crate) async fn find_contact(
     instance_id: &str,
     contact_id: &str,
 ) -> Result<Option<Contact>, ConnectError> {
-    let contact = service
-        .store
-        .contact(contact_id)
-        .await
-        .map_err(internal_c)?;
+    let contact = service.store.contact(contact_id).await.map_err(internal_c)?;
     Ok(contact.filter(|c| c.instance_id == instance_id))
 }

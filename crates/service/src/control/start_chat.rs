@@ -36,9 +36,7 @@ impl Service {
         }
         let attributes = self.related_attributes(&input).await?;
         let now = self.clock.now();
-        let minutes = input
-            .chat_duration_in_minutes
-            .unwrap_or(self.config.default_chat_minutes);
+        let minutes = input.chat_duration_in_minutes.unwrap_or(self.config.default_chat_minutes);
         let contact_id = uuid::Uuid::new_v4().to_string();
         let contact = Contact {
             id: contact_id.clone(),
@@ -59,9 +57,7 @@ impl Service {
             connected_at: None,
             left_at: None,
         };
-        let participant_token = self
-            .tokens
-            .mint(TokenKind::Participant, &participant_claims(&customer));
+        let participant_token = self.tokens.mint(TokenKind::Participant, &participant_claims(&customer));
         let mut out = StartChatContactOutput {
             contact_id: contact_id.clone(),
             participant_id: customer.id.clone(),
@@ -72,12 +68,7 @@ impl Service {
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&out).unwrap_or_default()));
         let mut new_items = vec![items::event(&customer, event::PARTICIPANT_JOINED, now)];
         if let Some(m) = &input.initial_message {
-            new_items.push(items::message(
-                &customer,
-                &m.content_type,
-                m.content.clone(),
-                now,
-            ));
+            new_items.push(items::message(&customer, &m.content_type, m.content.clone(), now));
         }
         batch.items = new_items.iter().map(|i| items::to_new(i, now)).collect();
         batch.set_timers.push(Timer {
@@ -86,10 +77,7 @@ impl Service {
             due: contact.expires_at,
             kind: TIMER_EXPIRY.into(),
         });
-        let connect_now = input
-            .connection_types
-            .as_ref()
-            .is_some_and(|t| !t.is_empty());
+        let connect_now = input.connection_types.as_ref().is_some_and(|t| !t.is_empty());
         let mut customer = customer;
         if connect_now {
             customer.connected_at = Some(now);
@@ -109,9 +97,7 @@ impl Service {
                 self.wake_timers();
                 self.push_committed(&contact, &new_items, &seqs).await;
             }
-            Committed::Replayed { response } => {
-                return self.replay_start(ctx, response, &input).await
-            }
+            Committed::Replayed { response } => return self.replay_start(ctx, response, &input).await,
         }
         self.add_connection(ctx, &mut out, &customer, input.connection_types.as_deref());
         Ok(out)
@@ -122,16 +108,8 @@ impl Service {
         let Some(m) = &input.initial_message else {
             return Ok(());
         };
-        let enabled = input
-            .supported_messaging_content_types
-            .as_deref()
-            .unwrap_or_default();
-        let allowed = [
-            message::PLAIN,
-            message::MARKDOWN,
-            message::JSON,
-            message::INTERACTIVE_RESPONSE,
-        ];
+        let enabled = input.supported_messaging_content_types.as_deref().unwrap_or_default();
+        let allowed = [message::PLAIN, message::MARKDOWN, message::JSON, message::INTERACTIVE_RESPONSE];
         if !allowed.contains(&m.content_type.as_str())
             || (m.content_type != message::PLAIN && !enabled.contains(&m.content_type))
         {
@@ -165,18 +143,10 @@ impl Service {
         recorded: String,
         input: &StartChatContactInput,
     ) -> Result<StartChatContactOutput, ConnectError> {
-        let mut out: StartChatContactOutput = serde_json::from_str(&recorded)
-            .map_err(|e| ConnectError::InternalService(e.to_string()))?;
-        let customer = self
-            .store
-            .participant(&out.participant_id)
-            .await
-            .map_err(internal_c)?;
-        let contact = self
-            .store
-            .contact(&out.contact_id)
-            .await
-            .map_err(internal_c)?;
+        let mut out: StartChatContactOutput =
+            serde_json::from_str(&recorded).map_err(|e| ConnectError::InternalService(e.to_string()))?;
+        let customer = self.store.participant(&out.participant_id).await.map_err(internal_c)?;
+        let contact = self.store.contact(&out.contact_id).await.map_err(internal_c)?;
         if let (Some(customer), Some(contact)) = (customer, contact) {
             if contact.is_active() && customer.is_active() {
                 self.add_connection(ctx, &mut out, &customer, input.connection_types.as_deref());
@@ -194,8 +164,7 @@ impl Service {
     ) {
         let wants = |t: &str| types.is_some_and(|types| types.iter().any(|x| x == t));
         out.websocket = wants("WEBSOCKET").then(|| self.websocket_for(ctx, customer));
-        out.connection_credentials =
-            wants("CONNECTION_CREDENTIALS").then(|| self.credentials_for(customer));
+        out.connection_credentials = wants("CONNECTION_CREDENTIALS").then(|| self.credentials_for(customer));
     }
 
     /// RelatedContactId copies the related contact's attributes (the new ones win).
@@ -205,13 +174,11 @@ impl Service {
     ) -> Result<Map<String, Value>, ConnectError> {
         let mut attributes = Map::new();
         if let Some(related) = &input.related_contact_id {
-            let contact = super::find_contact(self, &input.instance_id, related)
-                .await?
-                .ok_or_else(|| {
-                    ConnectError::ResourceNotFound(format!(
-                        "RelatedContactId '{related}' does not exist in this instance"
-                    ))
-                })?;
+            let contact = super::find_contact(self, &input.instance_id, related).await?.ok_or_else(|| {
+                ConnectError::ResourceNotFound(format!(
+                    "RelatedContactId '{related}' does not exist in this instance"
+                ))
+            })?;
             if let Some(old) = contact.details["Attributes"].as_object() {
                 attributes.extend(old.clone());
             }
@@ -265,13 +232,10 @@ fn check_content_types(
             "SupportedMessagingContentTypes must include text/plain".into(),
         ));
     }
-    let guide = segments
-        .and_then(|s| s.get("connect:Subtype"))
-        .and_then(|v| v["ValueString"].as_str())
+    let guide = segments.and_then(|s| s.get("connect:Subtype")).and_then(|v| v["ValueString"].as_str())
         == Some("connect:Guide");
-    let interactive = [message::INTERACTIVE, message::INTERACTIVE_RESPONSE]
-        .iter()
-        .all(|t| types.iter().any(|x| x == t));
+    let interactive =
+        [message::INTERACTIVE, message::INTERACTIVE_RESPONSE].iter().all(|t| types.iter().any(|x| x == t));
     if guide && !interactive {
         return Err(ConnectError::InvalidRequest(
             "The connect:Guide subtype requires both interactive content types in SupportedMessagingContentTypes".into(),
@@ -285,18 +249,14 @@ fn check_attributes(attributes: Option<&Map<String, Value>>) -> Result<(), Conne
     let Some(attributes) = attributes else {
         return Ok(());
     };
-    if let Some(key) = attributes.keys().find(|k| {
-        !k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    }) {
+    if let Some(key) =
+        attributes.keys().find(|k| !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
         return Err(ConnectError::InvalidParameter(format!(
             "Attribute key '{key}' may contain only letters, digits, '-' and '_'"
         )));
     }
-    let bytes: usize = attributes
-        .iter()
-        .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
-        .sum();
+    let bytes: usize = attributes.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
     if bytes > ATTRIBUTES_MAX_BYTES {
         return Err(ConnectError::InvalidParameter(format!(
             "Attributes total {bytes} bytes; the limit is {ATTRIBUTES_MAX_BYTES}"
@@ -306,11 +266,7 @@ fn check_attributes(attributes: Option<&Map<String, Value>>) -> Result<(), Conne
 }
 
 /// What the contact keeps of the request, for DescribeContact and later rules.
-fn details_of(
-    input: &StartChatContactInput,
-    attributes: Map<String, Value>,
-    minutes: i64,
-) -> Value {
+fn details_of(input: &StartChatContactInput, attributes: Map<String, Value>, minutes: i64) -> Value {
     let mut details = json!({
         "ContactFlowId": input.contact_flow_id,
         "Attributes": attributes,
@@ -319,28 +275,13 @@ fn details_of(
     let optional = [
         (
             "SupportedMessagingContentTypes",
-            input
-                .supported_messaging_content_types
-                .as_ref()
-                .map(|v| json!(v)),
+            input.supported_messaging_content_types.as_ref().map(|v| json!(v)),
         ),
-        (
-            "SegmentAttributes",
-            input.segment_attributes.as_ref().map(|v| json!(v)),
-        ),
+        ("SegmentAttributes", input.segment_attributes.as_ref().map(|v| json!(v))),
         ("CustomerId", input.customer_id.as_ref().map(|v| json!(v))),
-        (
-            "RelatedContactId",
-            input.related_contact_id.as_ref().map(|v| json!(v)),
-        ),
-        (
-            "DisconnectOnCustomerExit",
-            input.disconnect_on_customer_exit.as_ref().map(|v| json!(v)),
-        ),
-        (
-            "ParticipantConfiguration",
-            input.participant_configuration.clone(),
-        ),
+        ("RelatedContactId", input.related_contact_id.as_ref().map(|v| json!(v))),
+        ("DisconnectOnCustomerExit", input.disconnect_on_customer_exit.as_ref().map(|v| json!(v))),
+        ("ParticipantConfiguration", input.participant_configuration.clone()),
     ];
     for (name, value) in optional {
         if let Some(value) = value {

@@ -6,8 +6,7 @@ use crate::tokens::{Claims, TokenKind};
 use crate::{RequestContext, Service};
 use confab_ports::{Batch, Check, Participant, Role, StoreError};
 use confab_wire::participant::{
-    ConnectionCredentials, CreateParticipantConnectionInput, CreateParticipantConnectionOutput,
-    Websocket,
+    ConnectionCredentials, CreateParticipantConnectionInput, CreateParticipantConnectionOutput, Websocket,
 };
 use confab_wire::time::iso_millis;
 use confab_wire::ParticipantError;
@@ -19,9 +18,7 @@ impl Service {
         participant_token: Option<&str>,
         input: CreateParticipantConnectionInput,
     ) -> Result<CreateParticipantConnectionOutput, ParticipantError> {
-        let session = self
-            .authenticate(TokenKind::Participant, participant_token)
-            .await?;
+        let session = self.authenticate(TokenKind::Participant, participant_token).await?;
         let types = input.kind.unwrap_or_default();
         if types.iter().any(|t| t == "WEBRTC_CONNECTION") {
             return Err(ParticipantError::validation(
@@ -33,10 +30,7 @@ impl Service {
         }
         let p = &session.participant;
         Ok(CreateParticipantConnectionOutput {
-            websocket: types
-                .iter()
-                .any(|t| t == "WEBSOCKET")
-                .then(|| self.websocket_for(ctx, p)),
+            websocket: types.iter().any(|t| t == "WEBSOCKET").then(|| self.websocket_for(ctx, p)),
             connection_credentials: types
                 .iter()
                 .any(|t| t == "CONNECTION_CREDENTIALS")
@@ -48,9 +42,7 @@ impl Service {
     pub(crate) fn websocket_for(&self, ctx: &RequestContext, p: &Participant) -> Websocket {
         let now = self.clock.now();
         let expires = now + self.config.websocket_url_secs * 1000;
-        let token = self
-            .tokens
-            .mint(TokenKind::Websocket, &claims_for(p, now, expires));
+        let token = self.tokens.mint(TokenKind::Websocket, &claims_for(p, now, expires));
         Websocket {
             url: format!("{}/ws?AuthToken={token}", ctx.ws_base),
             connection_expiry: iso_millis(expires),
@@ -61,13 +53,8 @@ impl Service {
     pub(crate) fn credentials_for(&self, p: &Participant) -> ConnectionCredentials {
         let now = self.clock.now();
         let expires = now + self.config.connection_token_secs * 1000;
-        let token = self
-            .tokens
-            .mint(TokenKind::Connection, &claims_for(p, now, expires));
-        ConnectionCredentials {
-            connection_token: token,
-            expiry: iso_millis(expires),
-        }
+        let token = self.tokens.mint(TokenKind::Connection, &claims_for(p, now, expires));
+        ConnectionCredentials { connection_token: token, expiry: iso_millis(expires) }
     }
 
     /// Records the first connection of a participant; a customer's stops the
@@ -81,9 +68,7 @@ impl Service {
         let mut batch = Batch::new(p.contact_id.clone());
         batch.checks = vec![Check::ContactActive, Check::ParticipantActive(p.id.clone())];
         if p.role == Role::Customer {
-            batch
-                .cancel_timers
-                .push(timer_key(TIMER_CONNECT, &p.contact_id));
+            batch.cancel_timers.push(timer_key(TIMER_CONNECT, &p.contact_id));
         }
         batch.participants.push(connected);
         match self.store.commit(batch).await {

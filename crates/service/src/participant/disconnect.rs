@@ -13,10 +13,7 @@ impl Service {
         input: DisconnectParticipantInput,
     ) -> Result<Empty, ParticipantError> {
         let claims = connection_token
-            .and_then(|t| {
-                self.tokens
-                    .verify(TokenKind::Connection, t, self.clock.now())
-            })
+            .and_then(|t| self.tokens.verify(TokenKind::Connection, t, self.clock.now()))
             .ok_or_else(ParticipantError::access_denied)?;
         // A retry of a disconnect that went through answers as the first call did, even
         // though the participant has left since.
@@ -27,13 +24,7 @@ impl Service {
             &[],
         );
         if let Some(key) = key.as_deref() {
-            if self
-                .store
-                .idempotent(key)
-                .await
-                .map_err(crate::lifecycle::internal_p)?
-                .is_some()
-            {
+            if self.store.idempotent(key).await.map_err(crate::lifecycle::internal_p)?.is_some() {
                 return Ok(Empty {});
             }
         }
@@ -41,8 +32,7 @@ impl Service {
         if !session.participant.is_active() || !session.contact.is_active() {
             return Err(ParticipantError::access_denied());
         }
-        self.leave(&session, key.map(|k| (k, "{}".to_owned())))
-            .await?;
+        self.leave(&session, key.map(|k| (k, "{}".to_owned()))).await?;
         Ok(Empty {})
     }
 }

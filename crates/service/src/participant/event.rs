@@ -6,9 +6,7 @@ use crate::lifecycle::{internal_p, Session};
 use crate::tokens::TokenKind;
 use crate::{items, Service};
 use confab_ports::{Batch, Check, Locate, Receipt, StoreError};
-use confab_wire::item::{
-    event, Item, MessageMetadata, Receipt as WireReceipt, TYPE_MESSAGE_METADATA,
-};
+use confab_wire::item::{event, Item, MessageMetadata, Receipt as WireReceipt, TYPE_MESSAGE_METADATA};
 use confab_wire::participant::{SendEventInput, SentItem};
 use confab_wire::time::iso_millis;
 use confab_wire::ParticipantError;
@@ -25,9 +23,7 @@ impl Service {
         connection_token: Option<&str>,
         input: SendEventInput,
     ) -> Result<SentItem, ParticipantError> {
-        let session = self
-            .authenticate(TokenKind::Connection, connection_token)
-            .await?;
+        let session = self.authenticate(TokenKind::Connection, connection_token).await?;
         let now = self.clock.now();
         let p = &session.participant;
         match input.content_type.as_str() {
@@ -78,11 +74,7 @@ impl Service {
     ) -> Result<SentItem, ParticipantError> {
         let message_id = receipt_message_id(input.content.as_deref())?;
         let (p, contact) = (&session.participant, &session.contact);
-        let active = self
-            .store
-            .participants(&contact.id)
-            .await
-            .map_err(internal_p)?;
+        let active = self.store.participants(&contact.id).await.map_err(internal_p)?;
         if active.iter().filter(|p| p.is_active()).count() > 2 {
             return Err(ParticipantError::Conflict(
                 "Message receipts are not supported when there are more than two active participants in the chat".into(),
@@ -138,22 +130,12 @@ fn receipt_message_id(content: Option<&str>) -> Result<String, ParticipantError>
     };
     let value: serde_json::Value =
         serde_json::from_str(content.ok_or_else(invalid)?).map_err(|_| invalid())?;
-    value["messageId"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(invalid)
+    value["messageId"].as_str().filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(invalid)
 }
 
 /// What the websocket carries for a receipt: one receipt per item, the reader as recipient
 /// (chatjs reads only `Receipts[0]` and hides receipts addressed to itself).
-fn metadata_item(
-    reader: &str,
-    contact_id: &str,
-    message_id: String,
-    kind: ReceiptKind,
-    at: i64,
-) -> Item {
+fn metadata_item(reader: &str, contact_id: &str, message_id: String, kind: ReceiptKind, at: i64) -> Item {
     let stamp = Some(iso_millis(at));
     let receipt = WireReceipt {
         delivered_timestamp: stamp.clone().filter(|_| kind == ReceiptKind::Delivered),
@@ -162,9 +144,6 @@ fn metadata_item(
     };
     let mut item = items::system_event(contact_id, event::MESSAGE_METADATA, at);
     item.kind = Some(TYPE_MESSAGE_METADATA.to_owned());
-    item.message_metadata = Some(MessageMetadata {
-        message_id,
-        receipts: vec![receipt],
-    });
+    item.message_metadata = Some(MessageMetadata { message_id, receipts: vec![receipt] });
     item
 }

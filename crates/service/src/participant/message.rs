@@ -16,9 +16,7 @@ impl Service {
         connection_token: Option<&str>,
         input: SendMessageInput,
     ) -> Result<SentItem, ParticipantError> {
-        let session = self
-            .authenticate(TokenKind::Connection, connection_token)
-            .await?;
+        let session = self.authenticate(TokenKind::Connection, connection_token).await?;
         self.check_message_type(&session, &input.content_type)?;
         if input.content.len() > self.config.max_message_bytes {
             return Err(ParticipantError::validation(format!(
@@ -53,10 +51,7 @@ impl Service {
             absolute_time: item.absolute_time.clone().unwrap_or_default(),
         };
         let mut batch = Batch::new(session.contact.id.clone());
-        batch.checks = vec![
-            Check::ContactActive,
-            Check::ParticipantActive(session.participant.id.clone()),
-        ];
+        batch.checks = vec![Check::ContactActive, Check::ParticipantActive(session.participant.id.clone())];
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&answer).unwrap_or_default()));
         batch.items.push(items::to_new(&item, self.clock.now()));
         match self.store.commit(batch).await {
@@ -64,9 +59,7 @@ impl Service {
                 self.push_committed(&session.contact, &[item], &seqs).await;
                 Ok(answer)
             }
-            Ok(Committed::Replayed { response }) => {
-                Ok(serde_json::from_str(&response).unwrap_or(answer))
-            }
+            Ok(Committed::Replayed { response }) => Ok(serde_json::from_str(&response).unwrap_or(answer)),
             Err(StoreError::CheckFailed(_)) => Err(ParticipantError::access_denied()),
             Err(e) => Err(internal_p(e)),
         }
@@ -75,18 +68,13 @@ impl Service {
     /// The content types a participant may send: those enabled on the contact (text/plain
     /// always) among what participants send. `interactive` (normally sent by flows) is
     /// open to bots and agents: confab has no flows, so this is how one is sent.
-    fn check_message_type(
-        &self,
-        session: &Session,
-        content_type: &str,
-    ) -> Result<(), ParticipantError> {
+    fn check_message_type(&self, session: &Session, content_type: &str) -> Result<(), ParticipantError> {
         let enabled = supported_types(&session.contact.details);
         let sendable = match content_type {
             message::INTERACTIVE => session.participant.role != Role::Customer,
             t => message::ALL.contains(&t),
         };
-        if sendable && (content_type == message::PLAIN || enabled.iter().any(|t| t == content_type))
-        {
+        if sendable && (content_type == message::PLAIN || enabled.iter().any(|t| t == content_type)) {
             return Ok(());
         }
         Err(ParticipantError::validation(format!(
@@ -99,10 +87,7 @@ impl Service {
 /// The contact's SupportedMessagingContentTypes (default `[text/plain]`).
 pub(crate) fn supported_types(details: &serde_json::Value) -> Vec<String> {
     match details["SupportedMessagingContentTypes"].as_array() {
-        Some(list) => list
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
+        Some(list) => list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
         None => vec![message::PLAIN.to_owned()],
     }
 }

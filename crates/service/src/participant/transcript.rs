@@ -5,9 +5,7 @@ use crate::lifecycle::{internal_p, Session};
 use crate::tokens::{Claims, TokenKind};
 use crate::Service;
 use confab_ports::{ItemQuery, Locate, Receipt, StoredItem};
-use confab_wire::item::{
-    Item, MessageMetadata, Receipt as WireReceipt, TYPE_ATTACHMENT, TYPE_MESSAGE,
-};
+use confab_wire::item::{Item, MessageMetadata, Receipt as WireReceipt, TYPE_ATTACHMENT, TYPE_MESSAGE};
 use confab_wire::participant::{GetTranscriptInput, GetTranscriptOutput, StartPosition};
 use confab_wire::time::{iso_millis, parse_iso};
 use confab_wire::ParticipantError;
@@ -30,9 +28,13 @@ impl Service {
         connection_token: Option<&str>,
         input: GetTranscriptInput,
     ) -> Result<GetTranscriptOutput, ParticipantError> {
-        let session = self
-            .authenticate(TokenKind::Connection, connection_token)
-            .await?;
+        // Reading stays allowed after the participant left or the chat ended, while the
+        // connection token lasts: the socket is closed by then and a widget still shows the
+        // conversation (SPEC §2.4, UNCERTAIN; its suggestion taken). Writes are refused.
+        let claims = connection_token
+            .and_then(|t| self.tokens.verify(TokenKind::Connection, t, self.clock.now()))
+            .ok_or_else(ParticipantError::access_denied)?;
+        let session = self.session_of(claims).await?;
         let contact = &session.contact;
         if let Some(id) = input.contact_id.as_deref() {
             if id != contact.id && id != contact.initial_contact_id {
@@ -63,11 +65,7 @@ impl Service {
         if page.len() > limit {
             page.truncate(limit);
             let last = page.last().map_or(0, |i| i.seq);
-            let next = if scan.forward {
-                last + 1
-            } else {
-                last.saturating_sub(1)
-            };
+            let next = if scan.forward { last + 1 } else { last.saturating_sub(1) };
             if next > 0 {
                 out.next_token = Some(self.page_token(&session, Scan { from: next, ..scan }));
             }
@@ -99,11 +97,7 @@ impl Service {
             Start::Time(t) if forward => Locate::AtOrAfter(t),
             Start::Time(t) => Locate::AtOrBefore(t),
             Start::MostRecent(n) => {
-                let last = self
-                    .store
-                    .locate(contact_id, Locate::Last)
-                    .await
-                    .map_err(internal_p)?;
+                let last = self.store.locate(contact_id, Locate::Last).await.map_err(internal_p)?;
                 return Ok(last.map(|last| Scan {
                     from: last.saturating_sub(n - 1).max(1),
                     forward,
@@ -111,16 +105,8 @@ impl Service {
                 }));
             }
         };
-        let from = self
-            .store
-            .locate(contact_id, at)
-            .await
-            .map_err(internal_p)?;
-        Ok(from.map(|from| Scan {
-            from,
-            forward,
-            descending,
-        }))
+        let from = self.store.locate(contact_id, at).await.map_err(internal_p)?;
+        Ok(from.map(|from| Scan { from, forward, descending }))
     }
 
     fn page_token(&self, session: &Session, scan: Scan) -> String {
@@ -130,41 +116,21 @@ impl Service {
             participant_id: session.participant.id.clone(),
             issued: now,
             expires: now + PAGE_TOKEN_MS,
-            extra: format!(
-                "{}:{}:{}",
-                scan.from,
-                u8::from(scan.forward),
-                u8::from(scan.descending)
-            ),
+            extra: format!("{}:{}:{}", scan.from, u8::from(scan.forward), u8::from(scan.descending)),
         };
         self.tokens.mint(TokenKind::Page, &claims)
     }
 
     fn open_page_token(&self, session: &Session, token: &str) -> Result<Scan, ParticipantError> {
-        let invalid = || {
-            ParticipantError::validation("The NextToken is not valid for this chat, or has expired")
-        };
-        let claims = self
-            .tokens
-            .verify(TokenKind::Page, token, self.clock.now())
-            .ok_or_else(invalid)?;
-        if claims.participant_id != session.participant.id
-            || claims.contact_id != session.contact.id
-        {
+        let invalid =
+            || ParticipantError::validation("The NextToken is not valid for this chat, or has expired");
+        let claims = self.tokens.verify(TokenKind::Page, token, self.clock.now()).ok_or_else(invalid)?;
+        if claims.participant_id != session.participant.id || claims.contact_id != session.contact.id {
             return Err(invalid());
         }
         let mut parts = claims.extra.split(':');
-        let mut next = || {
-            parts
-                .next()
-                .and_then(|p| p.parse::<u64>().ok())
-                .ok_or_else(invalid)
-        };
-        Ok(Scan {
-            from: next()?,
-            forward: next()? == 1,
-            descending: next()? == 1,
-        })
+        let mut next = || parts.next().and_then(|p| p.parse::<u64>().ok()).ok_or_else(invalid);
+        Ok(Scan { from: next()?, forward: next()? == 1, descending: next()? == 1 })
     }
 
     /// Turns stored items into wire items, folding receipts into their messages.
@@ -173,10 +139,7 @@ impl Service {
         contact_id: &str,
         page: Vec<StoredItem>,
     ) -> Result<Vec<Item>, ParticipantError> {
-        let mut items: Vec<Item> = page
-            .iter()
-            .filter_map(|i| serde_json::from_str(&i.json).ok())
-            .collect();
+        let mut items: Vec<Item> = page.iter().filter_map(|i| serde_json::from_str(&i.json).ok()).collect();
         let ids: Vec<String> = items
             .iter()
             .filter(|i| matches!(i.kind.as_deref(), Some(TYPE_MESSAGE | TYPE_ATTACHMENT)))
@@ -185,25 +148,15 @@ impl Service {
         if ids.is_empty() {
             return Ok(items);
         }
-        let receipts = self
-            .store
-            .receipts(contact_id, &ids)
-            .await
-            .map_err(internal_p)?;
+        let receipts = self.store.receipts(contact_id, &ids).await.map_err(internal_p)?;
         let mut by_message: HashMap<String, Vec<WireReceipt>> = HashMap::new();
         for r in receipts {
-            by_message
-                .entry(r.message_id.clone())
-                .or_default()
-                .push(wire_receipt(&r));
+            by_message.entry(r.message_id.clone()).or_default().push(wire_receipt(&r));
         }
         for item in &mut items {
             if let Some(receipts) = item.id.as_ref().and_then(|id| by_message.remove(id)) {
                 let message_id = item.id.clone().unwrap_or_default();
-                item.message_metadata = Some(MessageMetadata {
-                    message_id,
-                    receipts,
-                });
+                item.message_metadata = Some(MessageMetadata { message_id, receipts });
             }
         }
         Ok(items)

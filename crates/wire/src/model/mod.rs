@@ -70,10 +70,7 @@ impl Invalid {
             message.truncate(cut);
             message.push_str("...");
         }
-        Invalid {
-            message,
-            violations,
-        }
+        Invalid { message, violations }
     }
 }
 
@@ -89,13 +86,12 @@ static PARTICIPANT_JSON: &str = include_str!("../../models/connectparticipant.js
 static CONNECT_JSON: &str = include_str!("../../models/connect-chat.json");
 
 fn load(name: &str, json: &str) -> Model {
-    let value: serde_json::Value = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("vendored model {name} is not JSON: {e}"));
+    let value: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("vendored model {name} is not JSON: {e}"));
     Model::from_json(&value).unwrap_or_else(|e| panic!("vendored model {name} is invalid: {e}"))
 }
 
-static PARTICIPANT: LazyLock<Model> =
-    LazyLock::new(|| load("connectparticipant.json", PARTICIPANT_JSON));
+static PARTICIPANT: LazyLock<Model> = LazyLock::new(|| load("connectparticipant.json", PARTICIPANT_JSON));
 static CONNECT: LazyLock<Model> = LazyLock::new(|| load("connect-chat.json", CONNECT_JSON));
 
 fn model(api: Api) -> &'static Model {
@@ -137,17 +133,10 @@ pub fn validate(api: Api, operation: &str, input: &serde_json::Value) -> Result<
 /// Names of the modeled errors the operation declares (e.g. ["AccessDeniedException", ...]).
 /// Empty for an operation that is not in the model.
 pub fn operation_errors(api: Api, operation: &str) -> &'static [String] {
-    model(api)
-        .operation(operation)
-        .map(|op| op.errors.as_slice())
-        .unwrap_or(&[])
+    model(api).operation(operation).map(|op| op.errors.as_slice()).unwrap_or(&[])
 }
 
 /// Operation names of the vendored model, in model order.
 pub fn operations(api: Api) -> Vec<&'static str> {
-    model(api)
-        .operations
-        .iter()
-        .map(|op| op.name.as_str())
-        .collect()
+    model(api).operations.iter().map(|op| op.name.as_str()).collect()
 }

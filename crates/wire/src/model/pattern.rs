@@ -55,26 +55,17 @@ impl Pattern {
             Ok(re) => Matcher::Plain(re),
             Err(err) => match split_leading_lookarounds(&translated) {
                 Some((looks, rest)) => compile_lookarounds(&looks, rest),
-                None => Matcher::Skipped {
-                    error: err.to_string(),
-                },
+                None => Matcher::Skipped { error: err.to_string() },
             },
         };
-        Pattern {
-            source: source.to_owned(),
-            matcher,
-        }
+        Pattern { source: source.to_owned(), matcher }
     }
 
     /// Whether `value` satisfies the pattern (always true for a skipped pattern).
     pub(crate) fn is_match(&self, value: &str) -> bool {
         match &self.matcher {
             Matcher::Plain(re) => re.is_match(value),
-            Matcher::Lookaround {
-                rest,
-                required,
-                forbidden,
-            } => {
+            Matcher::Lookaround { rest, required, forbidden } => {
                 rest.is_match(value)
                     && required.iter().all(|re| re.is_match(value))
                     && !forbidden.iter().any(|re| re.is_match(value))
@@ -111,15 +102,9 @@ fn compile_lookarounds(looks: &[(bool, &str)], rest: &str) -> Matcher {
                 required.push(re);
             }
         }
-        Ok(Matcher::Lookaround {
-            rest: anchored(rest)?,
-            required,
-            forbidden,
-        })
+        Ok(Matcher::Lookaround { rest: anchored(rest)?, required, forbidden })
     })();
-    compiled.unwrap_or_else(|e| Matcher::Skipped {
-        error: e.to_string(),
-    })
+    compiled.unwrap_or_else(|e| Matcher::Skipped { error: e.to_string() })
 }
 
 /// Rewrites the ECMA-262 ASCII shorthand classes to explicit classes, leaving every other

@@ -122,16 +122,11 @@ fn int_bound(
     type_limit: i128,
     pick: fn(i128, i128) -> i128,
 ) -> Result<Bound<i128>, String> {
-    let type_bound = Bound {
-        value: type_limit,
-        text: type_limit.to_string(),
-    };
+    let type_bound = Bound { value: type_limit, text: type_limit.to_string() };
     let Some(v) = obj.get(key) else {
         return Ok(type_bound);
     };
-    let n = v
-        .as_number()
-        .ok_or_else(|| format!("shape {shape}: `{key}` is not a number"))?;
+    let n = v.as_number().ok_or_else(|| format!("shape {shape}: `{key}` is not a number"))?;
     let value = if let Some(i) = n.as_i64() {
         i128::from(i)
     } else if let Some(u) = n.as_u64() {
@@ -146,28 +141,16 @@ fn int_bound(
     if tight == type_limit && tight != value {
         Ok(type_bound)
     } else {
-        Ok(Bound {
-            value,
-            text: number_text(n),
-        })
+        Ok(Bound { value, text: number_text(n) })
     }
 }
 
-fn float_bound(
-    obj: &Map<String, Value>,
-    key: &str,
-    shape: &str,
-) -> Result<Option<Bound<f64>>, String> {
+fn float_bound(obj: &Map<String, Value>, key: &str, shape: &str) -> Result<Option<Bound<f64>>, String> {
     match obj.get(key) {
         None => Ok(None),
         Some(v) => {
-            let n = v
-                .as_number()
-                .ok_or_else(|| format!("shape {shape}: `{key}` is not a number"))?;
-            Ok(Some(Bound {
-                value: n.as_f64().unwrap_or(0.0),
-                text: number_text(n),
-            }))
+            let n = v.as_number().ok_or_else(|| format!("shape {shape}: `{key}` is not a number"))?;
+            Ok(Some(Bound { value: n.as_f64().unwrap_or(0.0), text: number_text(n) }))
         }
     }
 }
@@ -182,42 +165,28 @@ fn target(
         .and_then(|r| r.get("shape"))
         .and_then(Value::as_str)
         .ok_or_else(|| format!("shape {shape}: `{what}` has no target shape"))?;
-    index
-        .get(name)
-        .copied()
-        .ok_or_else(|| format!("shape {shape}: `{what}` targets unknown shape {name}"))
+    index.get(name).copied().ok_or_else(|| format!("shape {shape}: `{what}` targets unknown shape {name}"))
 }
 
 impl Model {
     /// Builds the compact form from a botocore JSON model.
     pub(crate) fn from_json(model: &Value) -> Result<Model, String> {
-        let shapes_json = model
-            .get("shapes")
-            .and_then(Value::as_object)
-            .ok_or("model has no `shapes` object")?;
-        let ops_json = model
-            .get("operations")
-            .and_then(Value::as_object)
-            .ok_or("model has no `operations` object")?;
+        let shapes_json =
+            model.get("shapes").and_then(Value::as_object).ok_or("model has no `shapes` object")?;
+        let ops_json =
+            model.get("operations").and_then(Value::as_object).ok_or("model has no `operations` object")?;
 
-        let shape_index: HashMap<String, ShapeId> = shapes_json
-            .keys()
-            .enumerate()
-            .map(|(i, name)| (name.clone(), i))
-            .collect();
+        let shape_index: HashMap<String, ShapeId> =
+            shapes_json.keys().enumerate().map(|(i, name)| (name.clone(), i)).collect();
 
         let mut pattern_index: HashMap<String, usize> = HashMap::new();
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut shapes = Vec::with_capacity(shapes_json.len());
 
         for (name, shape) in shapes_json {
-            let obj = shape
-                .as_object()
-                .ok_or_else(|| format!("shape {name} is not an object"))?;
-            let ty = obj
-                .get("type")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("shape {name} has no type"))?;
+            let obj = shape.as_object().ok_or_else(|| format!("shape {name} is not an object"))?;
+            let ty =
+                obj.get("type").and_then(Value::as_str).ok_or_else(|| format!("shape {name} has no type"))?;
             let kind = match ty {
                 "structure" => {
                     let members_json = obj
@@ -231,17 +200,14 @@ impl Model {
                             .ok_or_else(|| format!("shape {name}: `required` is not a list"))?
                             .iter()
                             .map(|v| {
-                                v.as_str().ok_or_else(|| {
-                                    format!("shape {name}: `required` item is not a string")
-                                })
+                                v.as_str()
+                                    .ok_or_else(|| format!("shape {name}: `required` item is not a string"))
                             })
                             .collect::<Result<_, _>>()?,
                     };
                     for r in &required {
                         if !members_json.contains_key(*r) {
-                            return Err(format!(
-                                "shape {name}: required member {r} is not a member"
-                            ));
+                            return Err(format!("shape {name}: required member {r} is not a member"));
                         }
                     }
                     let members = members_json
@@ -264,9 +230,9 @@ impl Model {
                     let pattern = match obj.get("pattern") {
                         None => None,
                         Some(p) => {
-                            let p = p.as_str().ok_or_else(|| {
-                                format!("shape {name}: `pattern` is not a string")
-                            })?;
+                            let p = p
+                                .as_str()
+                                .ok_or_else(|| format!("shape {name}: `pattern` is not a string"))?;
                             Some(match pattern_index.get(p) {
                                 Some(&i) => i,
                                 None => {
@@ -284,17 +250,15 @@ impl Model {
                                 .ok_or_else(|| format!("shape {name}: `enum` is not a list"))?
                                 .iter()
                                 .map(|v| {
-                                    v.as_str().map(str::to_owned).ok_or_else(|| {
-                                        format!("shape {name}: enum value is not a string")
-                                    })
+                                    v.as_str()
+                                        .map(str::to_owned)
+                                        .ok_or_else(|| format!("shape {name}: enum value is not a string"))
                                 })
                                 .collect::<Result<Vec<_>, _>>()?,
                         ),
                     };
-                    let enum_text = enum_values
-                        .as_ref()
-                        .map(|v| format!("[{}]", v.join(", ")))
-                        .unwrap_or_default();
+                    let enum_text =
+                        enum_values.as_ref().map(|v| format!("[{}]", v.join(", "))).unwrap_or_default();
                     Kind::String(StringRules {
                         min: usize_field(obj, "min", name)?,
                         max: usize_field(obj, "max", name)?,
@@ -315,10 +279,9 @@ impl Model {
                         int_bound(obj, "max", name, hi, i128::min)?,
                     )
                 }
-                "float" | "double" => Kind::Float(
-                    float_bound(obj, "min", name)?,
-                    float_bound(obj, "max", name)?,
-                ),
+                "float" | "double" => {
+                    Kind::Float(float_bound(obj, "min", name)?, float_bound(obj, "max", name)?)
+                }
                 "boolean" => Kind::Boolean,
                 "timestamp" => Kind::Timestamp,
                 "blob" => Kind::Blob,
@@ -337,10 +300,7 @@ impl Model {
             };
             shapes.push(Shape {
                 name: name.clone(),
-                sensitive: obj
-                    .get("sensitive")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
+                sensitive: obj.get("sensitive").and_then(Value::as_bool).unwrap_or(false),
                 kind,
             });
         }
@@ -365,25 +325,11 @@ impl Model {
                     })
                     .collect::<Result<Vec<_>, _>>()?,
             };
-            operations.push(Operation {
-                name: name.clone(),
-                input,
-                errors,
-            });
+            operations.push(Operation { name: name.clone(), input, errors });
         }
-        let op_index = operations
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (o.name.clone(), i))
-            .collect();
+        let op_index = operations.iter().enumerate().map(|(i, o)| (o.name.clone(), i)).collect();
 
-        Ok(Model {
-            shapes,
-            patterns,
-            operations,
-            op_index,
-            shape_index,
-        })
+        Ok(Model { shapes, patterns, operations, op_index, shape_index })
     }
 
     pub(crate) fn operation(&self, name: &str) -> Option<&Operation> {

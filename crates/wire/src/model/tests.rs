@@ -88,12 +88,9 @@ fn vendored_models_load_with_all_operations() {
 #[test]
 fn operation_errors_come_from_the_model() {
     let e = operation_errors(Api::Participant, "SendMessage");
-    for name in [
-        "AccessDeniedException",
-        "InternalServerException",
-        "ThrottlingException",
-        "ValidationException",
-    ] {
+    for name in
+        ["AccessDeniedException", "InternalServerException", "ThrottlingException", "ValidationException"]
+    {
         assert!(e.iter().any(|x| x == name), "{name} not in {e:?}");
     }
     assert!(!e.iter().any(|x| x == "ConflictException"));
@@ -109,19 +106,12 @@ fn operation_errors_come_from_the_model() {
 #[test]
 fn no_vendored_pattern_is_skipped() {
     let mut skipped = Vec::new();
-    for (api, m) in [
-        (Api::Participant, model(Api::Participant)),
-        (Api::Connect, model(Api::Connect)),
-    ] {
+    for (api, m) in [(Api::Participant, model(Api::Participant)), (Api::Connect, model(Api::Connect))] {
         for (p, shapes) in m.skipped_patterns() {
             skipped.push(format!("{api:?}: {p:?} (used by {shapes:?})"));
         }
     }
-    assert!(
-        skipped.is_empty(),
-        "patterns not enforced (regex cannot compile them):\n{}",
-        skipped.join("\n")
-    );
+    assert!(skipped.is_empty(), "patterns not enforced (regex cannot compile them):\n{}", skipped.join("\n"));
     assert!(!model(Api::Participant).patterns.is_empty());
     assert!(!model(Api::Connect).patterns.is_empty());
 }
@@ -155,11 +145,7 @@ fn required_members_must_be_present_and_not_null() {
         "SendMessage",
         json!({"ContentType": "text/plain", "Content": "hi", "ConnectionToken": TOKEN}),
     );
-    let e = err(
-        Api::Participant,
-        "SendMessage",
-        json!({"Content": "hi", "ConnectionToken": TOKEN}),
-    );
+    let e = err(Api::Participant, "SendMessage", json!({"Content": "hi", "ConnectionToken": TOKEN}));
     assert_eq!(
         e.message,
         "1 validation error detected: Value null at 'contentType' failed to satisfy constraint: Member must not be null"
@@ -172,16 +158,8 @@ fn required_members_must_be_present_and_not_null() {
     assert_eq!(e.violations.len(), 1);
     assert!(e.violations[0].starts_with("Value null at 'contentType'"));
     // header members are validated like body members
-    let e = err(
-        Api::Participant,
-        "SendMessage",
-        json!({"ContentType": "text/plain", "Content": "hi"}),
-    );
-    assert!(
-        e.message.contains("Value null at 'connectionToken'"),
-        "{}",
-        e.message
-    );
+    let e = err(Api::Participant, "SendMessage", json!({"ContentType": "text/plain", "Content": "hi"}));
+    assert!(e.message.contains("Value null at 'connectionToken'"), "{}", e.message);
 }
 
 #[test]
@@ -229,7 +207,8 @@ fn nested_structures_are_validated_with_dotted_paths() {
     );
     assert_eq!(
         e.violations,
-        vec!["Value 'Jane' at 'participantDetails' failed to satisfy constraint: Member must be an object".to_owned()]
+        vec!["Value 'Jane' at 'participantDetails' failed to satisfy constraint: Member must be an object"
+            .to_owned()]
     );
 }
 
@@ -240,11 +219,7 @@ fn member_names_are_lower_camel_cased_by_first_character() {
         "GetAttachment",
         json!({"AttachmentId": "a", "ConnectionToken": TOKEN, "UrlExpiryInSeconds": 4}),
     );
-    assert!(
-        e.message.contains("at 'urlExpiryInSeconds'"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("at 'urlExpiryInSeconds'"), "{}", e.message);
     let m = synthetic(json!({
         "Input": {"type": "structure", "members": {"URLThing": {"shape": "S"}}},
         "S": {"type": "string", "max": 1},
@@ -264,22 +239,12 @@ fn union_needs_exactly_one_member() {
             ]}}
         })
     };
+    ok(Api::Connect, "UpdateParticipantRoleConfig", timer(json!({"ParticipantTimerDurationInMinutes": 5})));
+    ok(Api::Connect, "UpdateParticipantRoleConfig", timer(json!({"ParticipantTimerAction": "Unset"})));
     ok(
         Api::Connect,
         "UpdateParticipantRoleConfig",
-        timer(json!({"ParticipantTimerDurationInMinutes": 5})),
-    );
-    ok(
-        Api::Connect,
-        "UpdateParticipantRoleConfig",
-        timer(json!({"ParticipantTimerAction": "Unset"})),
-    );
-    ok(
-        Api::Connect,
-        "UpdateParticipantRoleConfig",
-        timer(
-            json!({"ParticipantTimerAction": "Unset", "ParticipantTimerDurationInMinutes": null}),
-        ),
+        timer(json!({"ParticipantTimerAction": "Unset", "ParticipantTimerDurationInMinutes": null})),
     );
     let e = err(
         Api::Connect,
@@ -290,27 +255,11 @@ fn union_needs_exactly_one_member() {
         e.message,
         "1 validation error detected: Value at 'channelConfiguration.chat.participantTimerConfigList.1.member.timerValue' failed to satisfy constraint: Member must have exactly one member set (found 2)"
     );
-    let e = err(
-        Api::Connect,
-        "UpdateParticipantRoleConfig",
-        timer(json!({})),
-    );
-    assert!(
-        e.message.contains("exactly one member set (found 0)"),
-        "{}",
-        e.message
-    );
+    let e = err(Api::Connect, "UpdateParticipantRoleConfig", timer(json!({})));
+    assert!(e.message.contains("exactly one member set (found 0)"), "{}", e.message);
     // an unknown (newer) variant alone is not a known member
-    let e = err(
-        Api::Connect,
-        "UpdateParticipantRoleConfig",
-        timer(json!({"NewVariant": 1})),
-    );
-    assert!(
-        e.message.contains("exactly one member set (found 0)"),
-        "{}",
-        e.message
-    );
+    let e = err(Api::Connect, "UpdateParticipantRoleConfig", timer(json!({"NewVariant": 1})));
+    assert!(e.message.contains("exactly one member set (found 0)"), "{}", e.message);
     // the set member is validated too
     let e = err(
         Api::Connect,
@@ -330,13 +279,16 @@ fn union_needs_exactly_one_member() {
 
 #[test]
 fn string_length_counts_code_points() {
-    let send = |content: String| json!({"ContentType": "text/plain", "Content": content, "ConnectionToken": TOKEN});
+    let send =
+        |content: String| json!({"ContentType": "text/plain", "Content": content, "ConnectionToken": TOKEN});
     ok(Api::Participant, "SendMessage", send("é".repeat(16384)));
     ok(Api::Participant, "SendMessage", send("😀".repeat(16384)));
     let e = err(Api::Participant, "SendMessage", send("é".repeat(16385)));
     assert_eq!(e.violations.len(), 1);
     assert!(
-        e.violations[0].ends_with("at 'content' failed to satisfy constraint: Member must have length less than or equal to 16384"),
+        e.violations[0].ends_with(
+            "at 'content' failed to satisfy constraint: Member must have length less than or equal to 16384"
+        ),
         "{}",
         e.violations[0]
     );
@@ -346,38 +298,13 @@ fn string_length_counts_code_points() {
         "1 validation error detected: Value '' at 'content' failed to satisfy constraint: Member must have length greater than or equal to 1"
     );
     // SessionId is exactly 36 characters
-    let auth =
-        |sid: &str| json!({"SessionId": sid, "RedirectUri": "https://x", "ConnectionToken": TOKEN});
-    ok(
-        Api::Participant,
-        "GetAuthenticationUrl",
-        auth(&"a".repeat(36)),
-    );
-    ok(
-        Api::Participant,
-        "GetAuthenticationUrl",
-        auth(&"ä".repeat(36)),
-    );
-    let e = err(
-        Api::Participant,
-        "GetAuthenticationUrl",
-        auth(&"ä".repeat(35)),
-    );
-    assert!(
-        e.message.contains("length greater than or equal to 36"),
-        "{}",
-        e.message
-    );
-    let e = err(
-        Api::Participant,
-        "GetAuthenticationUrl",
-        auth(&"a".repeat(37)),
-    );
-    assert!(
-        e.message.contains("length less than or equal to 36"),
-        "{}",
-        e.message
-    );
+    let auth = |sid: &str| json!({"SessionId": sid, "RedirectUri": "https://x", "ConnectionToken": TOKEN});
+    ok(Api::Participant, "GetAuthenticationUrl", auth(&"a".repeat(36)));
+    ok(Api::Participant, "GetAuthenticationUrl", auth(&"ä".repeat(36)));
+    let e = err(Api::Participant, "GetAuthenticationUrl", auth(&"ä".repeat(35)));
+    assert!(e.message.contains("length greater than or equal to 36"), "{}", e.message);
+    let e = err(Api::Participant, "GetAuthenticationUrl", auth(&"a".repeat(37)));
+    assert!(e.message.contains("length less than or equal to 36"), "{}", e.message);
 }
 
 #[test]
@@ -391,17 +318,9 @@ fn enum_values_are_enforced() {
         e.message,
         "1 validation error detected: Value 'SIDEWAYS' at 'scanDirection' failed to satisfy constraint: Member must satisfy enum value set: [FORWARD, BACKWARD]"
     );
-    ok(
-        Api::Participant,
-        "GetTranscript",
-        json!({"ConnectionToken": TOKEN, "ScanDirection": "BACKWARD"}),
-    );
+    ok(Api::Participant, "GetTranscript", json!({"ConnectionToken": TOKEN, "ScanDirection": "BACKWARD"}));
     // case matters
-    err(
-        Api::Participant,
-        "GetTranscript",
-        json!({"ConnectionToken": TOKEN, "ScanDirection": "forward"}),
-    );
+    err(Api::Participant, "GetTranscript", json!({"ConnectionToken": TOKEN, "ScanDirection": "forward"}));
 }
 
 #[test]
@@ -416,10 +335,7 @@ fn pattern_is_unanchored_and_enforced() {
     }));
     syn_ok(&m, json!({"Id": "0f5e6e1c-1d3a-4b9d-8c7e-123456789abc"}));
     // unanchored: surrounding text is allowed by this (unanchored) model pattern
-    syn_ok(
-        &m,
-        json!({"Id": "x-0f5e6e1c-1d3a-4b9d-8c7e-123456789abc-y"}),
-    );
+    syn_ok(&m, json!({"Id": "x-0f5e6e1c-1d3a-4b9d-8c7e-123456789abc-y"}));
     let e = syn_err(&m, json!({"Id": "not-a-guid"}));
     assert_eq!(
         e.message,
@@ -429,11 +345,7 @@ fn pattern_is_unanchored_and_enforced() {
     syn_err(&m, json!({"Anchored": "has space"}));
     syn_ok(&m, json!({"Tag": "department"}));
     let e = syn_err(&m, json!({"Tag": "aws:reserved"}));
-    assert!(
-        e.message.contains("regular expression pattern: ^(?!aws:)"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("regular expression pattern: ^(?!aws:)"), "{}", e.message);
     // several string constraints fail independently
     let e = syn_err(&m, json!({"Tag": ""}));
     assert_eq!(e.violations.len(), 2, "{:?}", e.violations);
@@ -457,19 +369,19 @@ fn wrong_json_types_are_violations() {
         json!({"ParticipantToken": "p", "ConnectParticipant": "true", "Type": "WEBSOCKET"}),
     );
     assert_eq!(e.violations.len(), 2, "{:?}", e.violations);
+    assert!(e
+        .message
+        .contains("Value 'WEBSOCKET' at 'type' failed to satisfy constraint: Member must be a list"));
     assert!(e.message.contains(
-        "Value 'WEBSOCKET' at 'type' failed to satisfy constraint: Member must be a list"
+        "Value 'true' at 'connectParticipant' failed to satisfy constraint: Member must be a boolean"
     ));
-    assert!(e.message.contains("Value 'true' at 'connectParticipant' failed to satisfy constraint: Member must be a boolean"));
     let e = err(
         Api::Connect,
         "StartChatContact",
         json!({"InstanceId": "i", "ContactFlowId": "f", "ParticipantDetails": {"DisplayName": "d"}, "Attributes": ["a"]}),
     );
     assert!(
-        e.message.contains(
-            "Value '[a]' at 'attributes' failed to satisfy constraint: Member must be a map"
-        ),
+        e.message.contains("Value '[a]' at 'attributes' failed to satisfy constraint: Member must be a map"),
         "{}",
         e.message
     );
@@ -492,18 +404,10 @@ fn integer_range_and_type() {
         e.message,
         "1 validation error detected: Value '-1' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 0"
     );
-    for bad in [
-        json!(1.5),
-        json!(10.0),
-        json!("10"),
-        json!(true),
-        json!([1]),
-    ] {
+    for bad in [json!(1.5), json!(10.0), json!("10"), json!(true), json!([1])] {
         let e = err(Api::Participant, "GetTranscript", t(bad.clone()));
         assert!(
-            e.message.ends_with(
-                "at 'maxResults' failed to satisfy constraint: Member must be an integer"
-            ),
+            e.message.ends_with("at 'maxResults' failed to satisfy constraint: Member must be an integer"),
             "{bad}: {}",
             e.message
         );
@@ -515,11 +419,7 @@ fn integer_range_and_type() {
     };
     ok(Api::Connect, "StartChatContact", seg(json!(i32::MAX)));
     ok(Api::Connect, "StartChatContact", seg(json!(i32::MIN)));
-    let e = err(
-        Api::Connect,
-        "StartChatContact",
-        seg(json!(i64::from(i32::MAX) + 1)),
-    );
+    let e = err(Api::Connect, "StartChatContact", seg(json!(i64::from(i32::MAX) + 1)));
     assert_eq!(
         e.message,
         "1 validation error detected: Value '2147483648' at 'segmentAttributes.connect:Subtype.valueInteger' failed to satisfy constraint: Member must have value less than or equal to 2147483647"
@@ -530,30 +430,17 @@ fn integer_range_and_type() {
 fn long_range_and_type() {
     let up = |v: Value| json!({"ContentType": "image/png", "AttachmentSizeInBytes": v, "AttachmentName": "a.png", "ClientToken": "t", "ConnectionToken": TOKEN});
     ok(Api::Participant, "StartAttachmentUpload", up(json!(1)));
-    ok(
-        Api::Participant,
-        "StartAttachmentUpload",
-        up(json!(i64::MAX)),
-    );
+    ok(Api::Participant, "StartAttachmentUpload", up(json!(i64::MAX)));
     let e = err(Api::Participant, "StartAttachmentUpload", up(json!(0)));
     assert!(e.message.ends_with("Value '0' at 'attachmentSizeInBytes' failed to satisfy constraint: Member must have value greater than or equal to 1"), "{}", e.message);
-    let e = err(
-        Api::Participant,
-        "StartAttachmentUpload",
-        up(json!(u64::MAX)),
-    );
+    let e = err(Api::Participant, "StartAttachmentUpload", up(json!(u64::MAX)));
     assert!(
-        e.message
-            .ends_with("Member must have value less than or equal to 9223372036854775807"),
+        e.message.ends_with("Member must have value less than or equal to 9223372036854775807"),
         "{}",
         e.message
     );
     let e = err(Api::Participant, "StartAttachmentUpload", up(json!("12")));
-    assert!(
-        e.message.ends_with("Member must be an integer"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.ends_with("Member must be an integer"), "{}", e.message);
 }
 
 #[test]
@@ -569,14 +456,8 @@ fn float_boolean_timestamp_blob() {
         "At": {"type": "timestamp"},
         "Data": {"type": "blob"},
     }));
-    syn_ok(
-        &m,
-        json!({"Level": 1, "D": 1e300, "Flag": false, "At": 1_700_000_000.5, "Data": "aGk="}),
-    );
-    syn_ok(
-        &m,
-        json!({"Level": 4.5, "D": "NaN", "At": "2024-01-01T00:00:00Z", "Data": ""}),
-    );
+    syn_ok(&m, json!({"Level": 1, "D": 1e300, "Flag": false, "At": 1_700_000_000.5, "Data": "aGk="}));
+    syn_ok(&m, json!({"Level": 4.5, "D": "NaN", "At": "2024-01-01T00:00:00Z", "Data": ""}));
     syn_ok(&m, json!({"D": "-Infinity"}));
     let e = syn_err(&m, json!({"Level": 5.5}));
     assert_eq!(
@@ -584,45 +465,26 @@ fn float_boolean_timestamp_blob() {
         "1 validation error detected: Value '5.5' at 'level' failed to satisfy constraint: Member must have value less than or equal to 5.0"
     );
     let e = syn_err(&m, json!({"Level": 0.5}));
-    assert!(
-        e.message
-            .ends_with("Member must have value greater than or equal to 1.0"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.ends_with("Member must have value greater than or equal to 1.0"), "{}", e.message);
     let e = syn_err(&m, json!({"Level": "Infinity"}));
-    assert!(
-        e.message
-            .ends_with("Member must have value less than or equal to 5.0"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.ends_with("Member must have value less than or equal to 5.0"), "{}", e.message);
     let e = syn_err(&m, json!({"D": "1.5"}));
-    assert!(
-        e.message.ends_with("Member must be a number"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.ends_with("Member must be a number"), "{}", e.message);
     let e = syn_err(&m, json!({"Flag": 1}));
     assert!(
-        e.message.ends_with(
-            "Value '1' at 'flag' failed to satisfy constraint: Member must be a boolean"
-        ),
+        e.message.ends_with("Value '1' at 'flag' failed to satisfy constraint: Member must be a boolean"),
         "{}",
         e.message
     );
     let e = syn_err(&m, json!({"At": true}));
     assert!(
-        e.message
-            .contains("at 'at' failed to satisfy constraint: Member must be a timestamp"),
+        e.message.contains("at 'at' failed to satisfy constraint: Member must be a timestamp"),
         "{}",
         e.message
     );
     let e = syn_err(&m, json!({"Data": [1, 2]}));
     assert!(
-        e.message.ends_with(
-            "at 'data' failed to satisfy constraint: Member must be a base64-encoded string"
-        ),
+        e.message.ends_with("at 'data' failed to satisfy constraint: Member must be a base64-encoded string"),
         "{}",
         e.message
     );
@@ -632,18 +494,9 @@ fn float_boolean_timestamp_blob() {
 
 #[test]
 fn list_length_and_members() {
-    let c =
-        |ids: Value| json!({"AttachmentIds": ids, "ClientToken": "t", "ConnectionToken": TOKEN});
-    ok(
-        Api::Participant,
-        "CompleteAttachmentUpload",
-        c(json!(["a"])),
-    );
-    let e = err(
-        Api::Participant,
-        "CompleteAttachmentUpload",
-        c(json!(["a", "b"])),
-    );
+    let c = |ids: Value| json!({"AttachmentIds": ids, "ClientToken": "t", "ConnectionToken": TOKEN});
+    ok(Api::Participant, "CompleteAttachmentUpload", c(json!(["a"])));
+    let e = err(Api::Participant, "CompleteAttachmentUpload", c(json!(["a", "b"])));
     assert_eq!(
         e.message,
         "1 validation error detected: Value '[a, b]' at 'attachmentIds' failed to satisfy constraint: Member must have length less than or equal to 1"
@@ -658,11 +511,7 @@ fn list_length_and_members() {
         e.message,
         "1 validation error detected: Value '' at 'attachmentIds.1.member' failed to satisfy constraint: Member must have length greater than or equal to 1"
     );
-    let e = err(
-        Api::Participant,
-        "CompleteAttachmentUpload",
-        c(json!([null])),
-    );
+    let e = err(Api::Participant, "CompleteAttachmentUpload", c(json!([null])));
     assert_eq!(
         e.message,
         "1 validation error detected: Value null at 'attachmentIds.1.member' failed to satisfy constraint: Member must not be null"
@@ -681,11 +530,7 @@ fn list_length_and_members() {
 #[test]
 fn map_keys_values_and_size() {
     let start = |attrs: Value| json!({"InstanceId": "i", "ContactFlowId": "f", "ParticipantDetails": {"DisplayName": "d"}, "Attributes": attrs});
-    ok(
-        Api::Connect,
-        "StartChatContact",
-        start(json!({"k": "", "other": "v"})),
-    );
+    ok(Api::Connect, "StartChatContact", start(json!({"k": "", "other": "v"})));
     let e = err(Api::Connect, "StartChatContact", start(json!({"": "v"})));
     assert_eq!(
         e.message,
@@ -696,11 +541,7 @@ fn map_keys_values_and_size() {
         e.message,
         "1 validation error detected: Value '1' at 'attributes.k' failed to satisfy constraint: Member must be a string"
     );
-    let e = err(
-        Api::Connect,
-        "StartChatContact",
-        start(json!({"k": "x".repeat(32768)})),
-    );
+    let e = err(Api::Connect, "StartChatContact", start(json!({"k": "x".repeat(32768)})));
     assert!(e.message.contains("at 'attributes.k' failed to satisfy constraint: Member must have length less than or equal to 32767"), "{}", e.message);
 
     let m = synthetic(json!({
@@ -716,12 +557,7 @@ fn map_keys_values_and_size() {
         "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length greater than or equal to 1"
     );
     let e = syn_err(&m, json!({"Tags": {"a": 1, "bb": 2, "ccc": 3}}));
-    assert!(
-        e.message
-            .ends_with("Member must have length less than or equal to 2"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.ends_with("Member must have length less than or equal to 2"), "{}", e.message);
     let e = syn_err(&m, json!({"Tags": {"dddd": 11}}));
     assert_eq!(e.violations.len(), 2, "{:?}", e.violations);
     assert_eq!(
@@ -760,10 +596,7 @@ fn sensitive_values_are_never_printed() {
         "Keys": {"type": "map", "key": {"shape": "SecretKey"}, "value": {"shape": "Pin"}},
         "SecretKey": {"type": "string", "sensitive": true, "max": 2},
     }));
-    let e = syn_err(
-        &m,
-        json!({"Creds": {"Pin": "123456"}, "Keys": {"hidden": "1"}}),
-    );
+    let e = syn_err(&m, json!({"Creds": {"Pin": "123456"}, "Keys": {"hidden": "1"}}));
     assert_eq!(
         e.violations,
         vec![
@@ -794,16 +627,9 @@ fn long_values_are_truncated() {
 
 #[test]
 fn several_violations_are_counted_and_joined() {
-    let e = err(
-        Api::Participant,
-        "GetTranscript",
-        json!({"MaxResults": 500, "ScanDirection": "SIDEWAYS"}),
-    );
+    let e = err(Api::Participant, "GetTranscript", json!({"MaxResults": 500, "ScanDirection": "SIDEWAYS"}));
     assert_eq!(e.violations.len(), 3, "{:?}", e.violations);
-    assert_eq!(
-        e.message,
-        format!("3 validation errors detected: {}", e.violations.join("; "))
-    );
+    assert_eq!(e.message, format!("3 validation errors detected: {}", e.violations.join("; ")));
     assert_eq!(e.to_string(), e.message);
 }
 
@@ -816,9 +642,7 @@ fn violations_are_capped_and_message_bounded() {
         json!({"InstanceId": "i", "ContactFlowId": "f", "ParticipantDetails": {"DisplayName": "d"}, "SupportedMessagingContentTypes": ids}),
     );
     assert_eq!(e.violations.len(), MAX_VIOLATIONS);
-    assert!(e
-        .message
-        .starts_with(&format!("{MAX_VIOLATIONS} validation errors detected: ")));
+    assert!(e.message.starts_with(&format!("{MAX_VIOLATIONS} validation errors detected: ")));
     assert!(e.message.chars().count() <= 2000);
     assert!(e.message.ends_with("..."));
 }
@@ -851,37 +675,25 @@ fn deep_nesting_is_rejected() {
 
 #[test]
 fn synthetic_model_errors_are_reported() {
+    let bad = json!({"operations": {}, "shapes": {"A": {"type": "list", "member": {"shape": "Nope"}}}});
+    assert!(Model::from_json(&bad).expect_err("unknown target").contains("Nope"));
     let bad =
-        json!({"operations": {}, "shapes": {"A": {"type": "list", "member": {"shape": "Nope"}}}});
-    assert!(Model::from_json(&bad)
-        .expect_err("unknown target")
-        .contains("Nope"));
-    let bad = json!({"operations": {}, "shapes": {"A": {"type": "structure", "required": ["X"], "members": {}}}});
-    assert!(Model::from_json(&bad)
-        .expect_err("bad required")
-        .contains("X"));
+        json!({"operations": {}, "shapes": {"A": {"type": "structure", "required": ["X"], "members": {}}}});
+    assert!(Model::from_json(&bad).expect_err("bad required").contains("X"));
     let bad = json!({"operations": {}, "shapes": {"A": {"type": "document"}}});
-    assert!(Model::from_json(&bad)
-        .expect_err("unknown type")
-        .contains("document"));
+    assert!(Model::from_json(&bad).expect_err("unknown type").contains("document"));
     let m = synthetic(
         json!({"Input": {"type": "structure", "members": {}}, "Oops": {"type": "structure", "members": {}}}),
     );
     assert!(m.shape_id("Oops").is_some());
-    assert_eq!(
-        m.operation("Op").map(|o| o.errors.clone()),
-        Some(vec!["Oops".to_owned()])
-    );
+    assert_eq!(m.operation("Op").map(|o| o.errors.clone()), Some(vec!["Oops".to_owned()]));
 }
 
 /// Patterns of the full shared connect model that `regex` cannot express; none is used by the
 /// vendored chat subset (see `no_vendored_pattern_is_skipped`).
 const KNOWN_UNSUPPORTED: &[(&str, &str)] = &[
     // written as a JavaScript literal `/…/` with look-aheads not right after a leading `^`
-    (
-        "Password",
-        "/^(?=.*[a-z])(?=.*[A-Z])(?=.*\\d)[a-zA-Z\\d\\S]{8,64}$/",
-    ),
+    ("Password", "/^(?=.*[a-z])(?=.*[A-Z])(?=.*\\d)[a-zA-Z\\d\\S]{8,64}$/"),
     // unanchored leading look-ahead
     (
         "PrimaryAttributeContextKeyName",
@@ -907,14 +719,9 @@ fn patterns_of_the_full_shared_models_compile() {
             .skipped_patterns()
             .into_iter()
             .filter(|(p, shapes)| {
-                !KNOWN_UNSUPPORTED
-                    .iter()
-                    .any(|(s, q)| q == p && shapes.iter().all(|x| x == s))
+                !KNOWN_UNSUPPORTED.iter().any(|(s, q)| q == p && shapes.iter().all(|x| x == s))
             })
             .collect();
-        assert!(
-            unexpected.is_empty(),
-            "{file}: patterns not enforced: {unexpected:#?}"
-        );
+        assert!(unexpected.is_empty(), "{file}: patterns not enforced: {unexpected:#?}");
     }
 }

@@ -118,49 +118,33 @@ fn int_value(n: &Number) -> Option<i128> {
 }
 
 /// Calls `fail` with the text of every constraint of `rules` that `s` violates.
-fn string_failures(
-    model: &Model,
-    rules: &StringRules,
-    s: &str,
-    mut fail: impl FnMut(&dyn fmt::Display),
-) {
+fn string_failures(model: &Model, rules: &StringRules, s: &str, mut fail: impl FnMut(&dyn fmt::Display)) {
     if let Some(values) = &rules.enum_values {
         if !values.iter().any(|v| v == s) {
-            fail(&format_args!(
-                "Member must satisfy enum value set: {}",
-                rules.enum_text
-            ));
+            fail(&format_args!("Member must satisfy enum value set: {}", rules.enum_text));
         }
     }
     // Lengths are in code points. bytes/4 <= chars <= bytes, so counting is only needed
     // near the limits.
     let bytes = s.len();
-    let needs_count =
-        rules.max.is_some_and(|m| bytes > m) || rules.min.is_some_and(|m| bytes / 4 < m);
+    let needs_count = rules.max.is_some_and(|m| bytes > m) || rules.min.is_some_and(|m| bytes / 4 < m);
     if needs_count {
         let chars = s.chars().count();
         if let Some(min) = rules.min {
             if chars < min {
-                fail(&format_args!(
-                    "Member must have length greater than or equal to {min}"
-                ));
+                fail(&format_args!("Member must have length greater than or equal to {min}"));
             }
         }
         if let Some(max) = rules.max {
             if chars > max {
-                fail(&format_args!(
-                    "Member must have length less than or equal to {max}"
-                ));
+                fail(&format_args!("Member must have length less than or equal to {max}"));
             }
         }
     }
     if let Some(p) = rules.pattern {
         let pattern = &model.patterns[p];
         if !pattern.is_match(s) {
-            fail(&format_args!(
-                "Member must satisfy regular expression pattern: {}",
-                pattern.source
-            ));
+            fail(&format_args!("Member must satisfy regular expression pattern: {}", pattern.source));
         }
     }
 }
@@ -172,32 +156,20 @@ pub(crate) struct Checker<'m> {
 
 impl<'m> Checker<'m> {
     pub(crate) fn new(model: &'m Model) -> Self {
-        Checker {
-            model,
-            violations: Vec::new(),
-        }
+        Checker { model, violations: Vec::new() }
     }
 
     fn full(&self) -> bool {
         self.violations.len() >= MAX_VIOLATIONS
     }
 
-    fn push(
-        &mut self,
-        shown: Shown<'_>,
-        sensitive: bool,
-        path: &Path<'_>,
-        constraint: &dyn fmt::Display,
-    ) {
+    fn push(&mut self, shown: Shown<'_>, sensitive: bool, path: &Path<'_>, constraint: &dyn fmt::Display) {
         if self.full() {
             return;
         }
         let mut text = String::new();
         write_shown(&mut text, &shown, sensitive);
-        let _ = write!(
-            text,
-            " at '{path}' failed to satisfy constraint: {constraint}"
-        );
+        let _ = write!(text, " at '{path}' failed to satisfy constraint: {constraint}");
         self.violations.push(text);
     }
 
@@ -207,29 +179,13 @@ impl<'m> Checker<'m> {
         let model = self.model;
         match (&model.shapes[shape].kind, input) {
             (Kind::Structure(st), Value::Object(obj)) => {
-                self.check_members(
-                    st,
-                    input,
-                    obj,
-                    &Path::Root,
-                    model.shapes[shape].sensitive,
-                    0,
-                );
+                self.check_members(st, input, obj, &Path::Root, model.shapes[shape].sensitive, 0);
             }
             (Kind::Structure(st), Value::Null) => {
                 let empty = Map::new();
-                self.check_members(
-                    st,
-                    input,
-                    &empty,
-                    &Path::Root,
-                    model.shapes[shape].sensitive,
-                    0,
-                );
+                self.check_members(st, input, &empty, &Path::Root, model.shapes[shape].sensitive, 0);
             }
-            (Kind::Structure(_), _) => self
-                .violations
-                .push("Input must be a JSON object".to_owned()),
+            (Kind::Structure(_), _) => self.violations.push("Input must be a JSON object".to_owned()),
             (_, _) => self.check(shape, input, &Path::Root, false, 0),
         }
     }
@@ -244,11 +200,8 @@ impl<'m> Checker<'m> {
         depth: usize,
     ) {
         if st.union {
-            let set = st
-                .members
-                .iter()
-                .filter(|m| obj.get(m.name.as_str()).is_some_and(|v| !v.is_null()))
-                .count();
+            let set =
+                st.members.iter().filter(|m| obj.get(m.name.as_str()).is_some_and(|v| !v.is_null())).count();
             if set != 1 {
                 self.push(
                     Shown::Json(value),
@@ -266,12 +219,7 @@ impl<'m> Checker<'m> {
             match obj.get(m.name.as_str()) {
                 None | Some(Value::Null) => {
                     if m.required && !st.union {
-                        self.push(
-                            Shown::Null,
-                            sensitive,
-                            &member_path,
-                            &"Member must not be null",
-                        );
+                        self.push(Shown::Null, sensitive, &member_path, &"Member must not be null");
                     }
                 }
                 Some(v) => self.check(m.shape, v, &member_path, sensitive, depth + 1),
@@ -279,14 +227,7 @@ impl<'m> Checker<'m> {
         }
     }
 
-    fn check(
-        &mut self,
-        id: ShapeId,
-        value: &Value,
-        path: &Path<'_>,
-        sensitive: bool,
-        depth: usize,
-    ) {
+    fn check(&mut self, id: ShapeId, value: &Value, path: &Path<'_>, sensitive: bool, depth: usize) {
         if self.full() {
             return;
         }
@@ -310,9 +251,7 @@ impl<'m> Checker<'m> {
         match &shape.kind {
             Kind::String(rules) => match value.as_str() {
                 Some(s) => {
-                    string_failures(model, rules, s, |c| {
-                        self.push(Shown::Str(s), sensitive, path, c)
-                    });
+                    string_failures(model, rules, s, |c| self.push(Shown::Str(s), sensitive, path, c));
                 }
                 None => self.push(shown, sensitive, path, &"Member must be a string"),
             },
@@ -323,20 +262,14 @@ impl<'m> Checker<'m> {
                             shown,
                             sensitive,
                             path,
-                            &format_args!(
-                                "Member must have value greater than or equal to {}",
-                                min.text
-                            ),
+                            &format_args!("Member must have value greater than or equal to {}", min.text),
                         );
                     } else if v > max.value {
                         self.push(
                             shown,
                             sensitive,
                             path,
-                            &format_args!(
-                                "Member must have value less than or equal to {}",
-                                max.text
-                            ),
+                            &format_args!("Member must have value less than or equal to {}", max.text),
                         );
                     }
                 }
@@ -360,10 +293,7 @@ impl<'m> Checker<'m> {
                             Shown::Json(value),
                             sensitive,
                             path,
-                            &format_args!(
-                                "Member must have value greater than or equal to {}",
-                                min.text
-                            ),
+                            &format_args!("Member must have value greater than or equal to {}", min.text),
                         );
                     }
                     if let Some(max) = max.as_ref().filter(|b| v > b.value) {
@@ -371,10 +301,7 @@ impl<'m> Checker<'m> {
                             Shown::Json(value),
                             sensitive,
                             path,
-                            &format_args!(
-                                "Member must have value less than or equal to {}",
-                                max.text
-                            ),
+                            &format_args!("Member must have value less than or equal to {}", max.text),
                         );
                     }
                 }
@@ -396,12 +323,7 @@ impl<'m> Checker<'m> {
             }
             Kind::Blob => {
                 if !value.is_string() {
-                    self.push(
-                        shown,
-                        sensitive,
-                        path,
-                        &"Member must be a base64-encoded string",
-                    );
+                    self.push(shown, sensitive, path, &"Member must be a base64-encoded string");
                 }
             }
             Kind::List { member, min, max } => match value.as_array() {
@@ -431,12 +353,7 @@ impl<'m> Checker<'m> {
                 }
                 None => self.push(shown, sensitive, path, &"Member must be a list"),
             },
-            Kind::Map {
-                key,
-                value: value_shape,
-                min,
-                max,
-            } => match value.as_object() {
+            Kind::Map { key, value: value_shape, min, max } => match value.as_object() {
                 Some(entries) => {
                     if let Some(min) = min.filter(|&m| entries.len() < m) {
                         self.push(
@@ -486,10 +403,7 @@ impl<'m> Checker<'m> {
                 Shown::Str(key),
                 sensitive || shape.sensitive,
                 path,
-                &format_args!(
-                    "Map keys must satisfy constraint: [{}]",
-                    failures.join(", ")
-                ),
+                &format_args!("Map keys must satisfy constraint: [{}]", failures.join(", ")),
             );
         }
     }
