@@ -4,8 +4,8 @@
 use anyhow::{bail, Context};
 use base64::Engine;
 use clap::{Args, ValueEnum};
-use confab_embedded::{InProcessBus, SqliteStore};
-use confab_ports::{Bus, Clock, ManualClock, Store, SystemClock};
+use confab_embedded::{FileBlobs, InProcessBus, SqliteStore};
+use confab_ports::{Blobs, Bus, Clock, ManualClock, Store, SystemClock};
 use confab_server::{App, ServerConfig};
 use confab_service::{Ports, Service};
 use serde::Deserialize;
@@ -104,7 +104,11 @@ async fn start(
         Some(m) => Arc::new(m.clone()),
         None => Arc::new(SystemClock),
     };
-    let service = Service::new(Ports { store, bus: bus.clone(), clock }, file.service, &secret);
+    let blobs: Arc<dyn Blobs> = Arc::new(
+        FileBlobs::open(&data_dir.join("blobs"))
+            .map_err(|e| anyhow::anyhow!("opening the blob folder: {e}"))?,
+    );
+    let service = Service::new(Ports { store, bus: bus.clone(), blobs, clock }, file.service, &secret);
     let app = App::new(service.clone(), file.server, manual);
     bus.set_receiver(app.gateway.receiver());
     tokio::spawn(service.clone().run_timers());

@@ -5,8 +5,10 @@
 //!
 //! (Local-folder blobs live in their own module beside these.)
 
+pub mod blobs;
 pub mod bus;
 pub mod sqlite;
 
+pub use blobs::FileBlobs;
 pub use bus::InProcessBus;
 pub use sqlite::{SqliteOptions, SqliteStore, StoreStats};

@@ -671,3 +671,62 @@ async fn large_transcript_opens_fast_and_locates_fast() {
     assert!(reads.as_millis() < 1_000, "reads took {reads:?}");
     assert_eq!(store.locate("small", Locate::Last).await.expect("locate"), Some(1));
 }
+
+#[tokio::test]
+async fn records_compare_and_set_and_prefix_listing() {
+    use confab_ports::{Check, RecordWrite};
+    let dir = TempDir::new("records");
+    let store = SqliteStore::open(&dir.db()).expect("open");
+    let mut b = Batch::new("");
+    b.records = vec![
+        RecordWrite::set("view", "i1/a", "1"),
+        RecordWrite::set("view", "i1/b", "2"),
+        RecordWrite::set("view", "i2/a", "3"),
+    ];
+    store.commit(b).await.expect("set");
+    assert_eq!(store.record("view", "i1/b").await.expect("get"), Some("2".into()));
+    let listed = store.records("view", "i1/", 10).await.expect("list");
+    assert_eq!(listed, vec![("i1/a".to_owned(), "1".to_owned()), ("i1/b".to_owned(), "2".to_owned())]);
+    let cas = |from: Option<&str>, to: &str| {
+        let mut b = Batch::new("");
+        b.checks.push(Check::RecordIs {
+            kind: "view".into(),
+            key: "i1/a".into(),
+            value: from.map(str::to_owned),
+        });
+        b.records.push(RecordWrite::set("view", "i1/a", to));
+        b
+    };
+    assert!(matches!(store.commit(cas(Some("9"), "x")).await, Err(StoreError::CheckFailed(_))));
+    store.commit(cas(Some("1"), "x")).await.expect("compare-and-set");
+    let mut del = Batch::new("");
+    del.records.push(RecordWrite::delete("view", "i1/a"));
+    store.commit(del).await.expect("delete");
+    assert_eq!(store.record("view", "i1/a").await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn outbox_hands_out_the_head_of_each_stream_in_order() {
+    use confab_ports::NewOutbox;
+    let dir = TempDir::new("outbox");
+    let store = SqliteStore::open(&dir.db()).expect("open");
+    let mut b = Batch::new("");
+    for (stream, payload) in [("s1", "a"), ("s2", "x"), ("s1", "b")] {
+        b.outbox.push(NewOutbox { stream: stream.into(), payload: payload.into() });
+    }
+    store.commit(b).await.expect("queue");
+    let due = store.outbox_due(0, 10).await.expect("due");
+    assert_eq!(due.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>(), ["a", "x"], "one head per stream");
+    // s1's head fails: retried later, and s1's next waits behind it (in order per stream).
+    let mut b = Batch::new("");
+    b.outbox_retry.push((due[0].id, 1_000));
+    b.outbox_done.push(due[1].id);
+    store.commit(b).await.expect("ack");
+    assert!(store.outbox_due(999, 10).await.expect("due").is_empty());
+    let due = store.outbox_due(1_000, 10).await.expect("due");
+    assert_eq!((due.len(), due[0].payload.as_str(), due[0].attempts), (1, "a", 1));
+    let mut b = Batch::new("");
+    b.outbox_done.push(due[0].id);
+    store.commit(b).await.expect("done");
+    assert_eq!(store.outbox_due(1_000, 10).await.expect("due")[0].payload, "b");
+}

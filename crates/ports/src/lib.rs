@@ -1,11 +1,13 @@
 //! The ports of confab: the traits the service talks through (Store, Bus, Blobs, Clock) and
 //! the records they carry. Backends implement these; the service knows nothing else.
 
+pub mod blobs;
 pub mod bus;
 pub mod clock;
 pub mod records;
 pub mod store;
 
+pub use blobs::{BlobError, Blobs, Presign, Presigned};
 pub use bus::{Bus, Envelope, EnvelopeKind, Receiver};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use records::*;

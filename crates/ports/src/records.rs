@@ -116,3 +116,36 @@ pub struct Timer {
     pub due: Millis,
     pub kind: String,
 }
+
+/// Sets (or with `value: None` deletes) a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordWrite {
+    pub kind: String,
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl RecordWrite {
+    pub fn set(kind: &str, key: impl Into<String>, value: impl Into<String>) -> RecordWrite {
+        RecordWrite { kind: kind.to_owned(), key: key.into(), value: Some(value.into()) }
+    }
+
+    pub fn delete(kind: &str, key: impl Into<String>) -> RecordWrite {
+        RecordWrite { kind: kind.to_owned(), key: key.into(), value: None }
+    }
+}
+
+/// A delivery to queue: `stream` orders deliveries (one at a time per stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutbox {
+    pub stream: String,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub stream: String,
+    pub payload: String,
+    pub attempts: u32,
+}

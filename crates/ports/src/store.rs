@@ -1,7 +1,9 @@
 //! The Store port: durable state. Every mutation is one [`Batch`], applied atomically; the
 //! answer comes only once the batch is durable.
 
-use crate::records::{Contact, NewItem, Participant, Receipt, StoredItem, Timer};
+use crate::records::{
+    Contact, NewItem, NewOutbox, OutboxEntry, Participant, Receipt, RecordWrite, StoredItem, Timer,
+};
 use crate::Millis;
 use async_trait::async_trait;
 
@@ -15,6 +17,9 @@ pub enum Check {
     ParticipantActive(String),
     /// The contact has fewer than this many participants (counting those who left).
     ParticipantsFewerThan(usize),
+    /// The record `(kind, key)` holds exactly this value (None: it does not exist). A
+    /// compare-and-set for state kept in records (attachments, views, sessions).
+    RecordIs { kind: String, key: String, value: Option<String> },
 }
 
 /// Everything one operation changes, applied all or nothing.
@@ -35,6 +40,14 @@ pub struct Batch {
     pub receipts: Vec<Receipt>,
     pub set_timers: Vec<Timer>,
     pub cancel_timers: Vec<String>,
+    /// Small records by (kind, key): set or delete.
+    pub records: Vec<RecordWrite>,
+    /// Deliveries to queue (streaming), in order per stream.
+    pub outbox: Vec<NewOutbox>,
+    /// Deliveries done (removed).
+    pub outbox_done: Vec<i64>,
+    /// Deliveries to try again later: (id, not before).
+    pub outbox_retry: Vec<(i64, Millis)>,
 }
 
 impl Batch {
@@ -99,6 +112,17 @@ pub trait Store: Send + Sync + 'static {
     async fn due_timers(&self, now: Millis, limit: usize) -> Result<Vec<Timer>, StoreError>;
     /// When the earliest timer is due.
     async fn next_timer(&self) -> Result<Option<Millis>, StoreError>;
+    /// One record.
+    async fn record(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError>;
+    /// Records of a kind whose key starts with `prefix`, by key, at most `limit`.
+    async fn records(
+        &self,
+        kind: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// The first pending delivery of each stream, when it is due at `now`, oldest first.
+    async fn outbox_due(&self, now: Millis, limit: usize) -> Result<Vec<OutboxEntry>, StoreError>;
     /// Contacts that have not ended.
     async fn active_contacts(&self) -> Result<u64, StoreError>;
     /// Cheap liveness check for /healthz.

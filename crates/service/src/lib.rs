@@ -12,7 +12,7 @@ pub mod participant;
 pub mod timers;
 pub mod tokens;
 
-use confab_ports::{Bus, Clock, Envelope, EnvelopeKind, Store, StoreError};
+use confab_ports::{Blobs, Bus, Clock, Envelope, EnvelopeKind, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -32,12 +32,14 @@ pub struct RequestContext {
 pub struct Ports {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
+    pub blobs: Arc<dyn Blobs>,
     pub clock: Arc<dyn Clock>,
 }
 
 pub struct Service {
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
+    blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     tokens: Tokens,
     config: Config,
@@ -50,6 +52,7 @@ impl Service {
         Arc::new(Service {
             store: ports.store,
             bus: ports.bus,
+            blobs: ports.blobs,
             clock: ports.clock,
             tokens: Tokens::new(secret),
             config,
@@ -68,6 +71,10 @@ impl Service {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn Blobs> {
+        &self.blobs
     }
 
     pub fn tokens(&self) -> &Tokens {

@@ -21,8 +21,8 @@ mod writer;
 use async_trait::async_trait;
 use cache::{Cache, Lookup};
 use confab_ports::{
-    Batch, Committed, Contact, ItemQuery, Locate, Millis, Participant, Receipt, Store, StoreError,
-    StoredItem, Timer,
+    Batch, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, Store,
+    StoreError, StoredItem, Timer,
 };
 use parking_lot::Mutex;
 use rows::{seq_from_sql, seq_to_sql};
@@ -494,6 +494,52 @@ impl Store for SqliteStore {
     async fn next_timer(&self) -> Result<Option<Millis>, StoreError> {
         self.read(|conn| conn.prepare_cached("SELECT MIN(due) FROM timers")?.query_row([], |r| r.get(0)))
             .await
+    }
+
+    async fn record(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
+        let (kind, key) = (kind.to_owned(), key.to_owned());
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT value FROM records WHERE kind = ?1 AND key = ?2")?
+                .query_row([kind, key], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn records(
+        &self,
+        kind: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let (kind, prefix) = (kind.to_owned(), prefix.to_owned());
+        self.read(move |conn| {
+            // A range on the primary key instead of LIKE: keys may hold '%' and '_'.
+            let mut upper = prefix.clone();
+            upper.push(char::MAX);
+            conn.prepare_cached(
+                "SELECT key, value FROM records WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4",
+            )?
+            .query_map(rusqlite::params![kind, prefix, upper, limit_to_sql(limit)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })
+        .await
+    }
+
+    async fn outbox_due(&self, now: Millis, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.read(move |conn| {
+            // The head of each stream (its lowest id), if that head is due.
+            conn.prepare_cached(
+                "SELECT o.id, o.stream, o.payload, o.attempts FROM outbox o \
+                 JOIN (SELECT stream, MIN(id) AS id FROM outbox GROUP BY stream) h ON h.id = o.id \
+                 WHERE o.not_before <= ?1 ORDER BY o.id LIMIT ?2",
+            )?
+            .query_map(rusqlite::params![now, limit_to_sql(limit)], |r| {
+                Ok(OutboxEntry { id: r.get(0)?, stream: r.get(1)?, payload: r.get(2)?, attempts: r.get(3)? })
+            })?
+            .collect()
+        })
+        .await
     }
 
     async fn active_contacts(&self) -> Result<u64, StoreError> {

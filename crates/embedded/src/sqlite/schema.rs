@@ -67,6 +67,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX timers_due ON timers(due, key);
     "#,
+    // 2: small records by kind (attachments, views, sessions, …) and the delivery outbox.
+    r#"
+    CREATE TABLE records (
+        kind  TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE outbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        stream     TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        not_before INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_stream ON outbox(stream, id);
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -325,7 +325,46 @@ fn apply(conn: &Connection, next_seq: &mut HashMap<String, u64>, b: &Batch) -> R
         }
     }
 
+    apply_records(conn, b)?;
+    apply_outbox(conn, b)?;
     Ok(Committed::Applied { seqs })
+}
+
+fn apply_records(conn: &Connection, b: &Batch) -> Result<(), StoreError> {
+    for r in &b.records {
+        match &r.value {
+            Some(value) => conn
+                .prepare_cached(
+                    "INSERT INTO records (kind, key, value) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
+                )
+                .and_then(|mut s| s.execute(params![r.kind, r.key, value])),
+            None => conn
+                .prepare_cached("DELETE FROM records WHERE kind = ?1 AND key = ?2")
+                .and_then(|mut s| s.execute(params![r.kind, r.key])),
+        }
+        .map_err(sql)?;
+    }
+    Ok(())
+}
+
+fn apply_outbox(conn: &Connection, b: &Batch) -> Result<(), StoreError> {
+    for o in &b.outbox {
+        conn.prepare_cached("INSERT INTO outbox (stream, payload) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![o.stream, o.payload]))
+            .map_err(sql)?;
+    }
+    for (id, not_before) in &b.outbox_retry {
+        conn.prepare_cached("UPDATE outbox SET attempts = attempts + 1, not_before = ?2 WHERE id = ?1")
+            .and_then(|mut s| s.execute(params![id, not_before]))
+            .map_err(sql)?;
+    }
+    for id in &b.outbox_done {
+        conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")
+            .and_then(|mut s| s.execute([id]))
+            .map_err(sql)?;
+    }
+    Ok(())
 }
 
 fn check_holds(conn: &Connection, contact_id: &str, check: &Check) -> rusqlite::Result<bool> {
@@ -340,6 +379,13 @@ fn check_holds(conn: &Connection, contact_id: &str, check: &Check) -> rusqlite::
             .query_row([participant_id.as_str(), contact_id], |r| r.get::<_, bool>(0))
             .optional()?
             .unwrap_or(false)),
+        Check::RecordIs { kind, key, value } => {
+            let current: Option<String> = conn
+                .prepare_cached("SELECT value FROM records WHERE kind = ?1 AND key = ?2")?
+                .query_row([kind, key], |r| r.get(0))
+                .optional()?;
+            Ok(current == *value)
+        }
         Check::ParticipantsFewerThan(n) => {
             let count: i64 = conn
                 .prepare_cached("SELECT COUNT(*) FROM participants WHERE contact_id = ?1")?
