@@ -34,6 +34,10 @@ CONNECT_OPERATIONS = [
     "SendChatIntegrationEvent",
     "TransferContact",
     "StartOutboundChatContact",
+    # views and customer authentication (the Show view and Authenticate Customer blocks)
+    "CreateView",
+    "CreateViewVersion",
+    "UpdateParticipantAuthentication",
 ]
 
 DOC_KEYS = ("documentation",)

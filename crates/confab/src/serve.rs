@@ -37,6 +37,12 @@ pub struct ServeArgs {
     /// Public base URL when behind a proxy (websocket URLs are derived from it).
     #[arg(long, env = "CONFAB_PUBLIC_URL")]
     public_url: Option<String>,
+    /// PEM certificate chain: with --tls-key, serve HTTPS and wss:// directly.
+    #[arg(long, env = "CONFAB_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "CONFAB_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Deserialize, PartialEq, Eq)]
@@ -81,6 +87,12 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.public_url.is_some() {
         file.server.public_url = args.public_url;
     }
+    if args.tls_cert.is_some() {
+        file.server.tls_cert = args.tls_cert;
+    }
+    if args.tls_key.is_some() {
+        file.server.tls_key = args.tls_key;
+    }
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let _lock = lock_data_dir(&data_dir)?;
     let secret = secret(&data_dir, file.secret.as_deref())?;
@@ -109,6 +121,8 @@ async fn start(
             .map_err(|e| anyhow::anyhow!("opening the blob folder: {e}"))?,
     );
     let service = Service::new(Ports { store, bus: bus.clone(), blobs, clock }, file.service, &secret);
+    service.load_views().await.map_err(|e| anyhow::anyhow!("loading the views of the settings: {e}"))?;
+    let tls = tls_config(&file.server)?;
     let app = App::new(service.clone(), file.server, manual);
     bus.set_receiver(app.gateway.receiver());
     tokio::spawn(service.clone().run_timers());
@@ -116,15 +130,31 @@ async fn start(
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "confab listening");
-    println!("confab listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("confab listening on {scheme}://{addr}");
     let gateway = app.gateway.clone();
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         gateway.shutdown();
     };
-    confab_server::serve(listener, app, shutdown).await?;
+    match tls {
+        Some(tls) => confab_server::serve_tls(listener, tls, app, shutdown).await?,
+        None => confab_server::serve(listener, app, shutdown).await?,
+    }
     Ok(())
+}
+
+/// The TLS configuration when both the certificate and the key are set (one alone is a
+/// mistake worth stopping for).
+fn tls_config(
+    server: &ServerConfig,
+) -> anyhow::Result<Option<Arc<confab_server::tls::rustls::ServerConfig>>> {
+    match (&server.tls_cert, &server.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(confab_server::tls::load(cert, key).map_err(anyhow::Error::msg)?)),
+        (None, None) => Ok(None),
+        _ => bail!("--tls-cert and --tls-key go together"),
+    }
 }
 
 async fn shutdown_signal() {

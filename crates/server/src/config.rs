@@ -19,6 +19,9 @@ pub struct ServerConfig {
     pub socket_queue: usize,
     /// Request rates by operation name; none by default.
     pub rate_limits: HashMap<String, RateLimit>,
+    /// PEM certificate chain and private key: with both, confab serves HTTPS and `wss://`.
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -30,6 +33,8 @@ impl Default for ServerConfig {
             public_url: None,
             socket_queue: 1024,
             rate_limits: HashMap::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

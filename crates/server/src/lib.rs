@@ -14,6 +14,7 @@ pub mod gateway;
 pub mod metrics;
 pub mod routes;
 pub mod throttle;
+pub mod tls;
 
 use confab_ports::ManualClock;
 use confab_service::Service;
@@ -47,6 +48,18 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let router = axum::Router::new().fallback(api::dispatch).with_state(app);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+/// Serves HTTPS (and `wss://`) until `shutdown` resolves: `tls` from [`tls::load`].
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tls::TlsListener::new(listener, tls)?;
     let router = axum::Router::new().fallback(api::dispatch).with_state(app);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -29,7 +29,14 @@ pub enum Endpoint {
     SendChatIntegrationEvent,
     TransferContact,
     StartOutboundChatContact,
+    CreateView,
+    CreateViewVersion,
+    UpdateParticipantAuthentication,
+    /// confab extension: what an Authenticate Customer flow block does (no model).
+    AuthenticateCustomer,
     // confab's own
+    AttachmentUpload,
+    AttachmentDownload,
     WebSocket,
     Healthz,
     Metrics,
@@ -72,7 +79,7 @@ impl Endpoint {
             | SendEvent
             | SendMessage
             | StartAttachmentUpload => Api::Participant,
-            WebSocket | Healthz | Metrics | TestClock => Api::Own,
+            AttachmentUpload | AttachmentDownload | WebSocket | Healthz | Metrics | TestClock => Api::Own,
             _ => Api::Connect,
         }
     }
@@ -103,6 +110,12 @@ impl Endpoint {
             SendChatIntegrationEvent => "SendChatIntegrationEvent",
             TransferContact => "TransferContact",
             StartOutboundChatContact => "StartOutboundChatContact",
+            CreateView => "CreateView",
+            CreateViewVersion => "CreateViewVersion",
+            UpdateParticipantAuthentication => "UpdateParticipantAuthentication",
+            AuthenticateCustomer => "AuthenticateCustomer",
+            AttachmentUpload => "AttachmentUpload",
+            AttachmentDownload => "AttachmentDownload",
             WebSocket => "WebSocket",
             Healthz => "Healthz",
             Metrics => "Metrics",
@@ -155,7 +168,17 @@ pub fn route(method: &http::Method, path: &str) -> Result<Route, RouteError> {
             ["chat-integration-event"] => (SendChatIntegrationEvent, http::Method::POST, vec![]),
             ["contact", "transfer"] => (TransferContact, http::Method::POST, vec![]),
             ["contact", "outbound-chat"] => (StartOutboundChatContact, http::Method::PUT, vec![]),
-            ["ws"] => (WebSocket, http::Method::GET, vec![]),
+            ["views", instance] => (CreateView, http::Method::PUT, vec![("InstanceId", *instance)]),
+            ["views", instance, view, "versions"] => {
+                (CreateViewVersion, http::Method::PUT, vec![("InstanceId", *instance), ("ViewId", *view)])
+            }
+            ["contact", "update-participant-authentication"] => {
+                (UpdateParticipantAuthentication, http::Method::POST, vec![])
+            }
+            ["contact", "authenticate-customer"] => (AuthenticateCustomer, http::Method::POST, vec![]),
+            ["attachments", "upload"] => (AttachmentUpload, http::Method::PUT, vec![]),
+        ["attachments", "download"] => (AttachmentDownload, http::Method::GET, vec![]),
+        ["ws"] => (WebSocket, http::Method::GET, vec![]),
             ["healthz"] => (Healthz, http::Method::GET, vec![]),
             ["metrics"] => (Metrics, http::Method::GET, vec![]),
             ["_confab", "clock"] => (TestClock, http::Method::POST, vec![]),

@@ -18,6 +18,12 @@ pub struct Config {
     pub default_chat_minutes: i64,
     /// A chat whose customer never connects ends after this long; 0 disables.
     pub customer_connect_secs: i64,
+    pub attachments: crate::attachments::AttachmentsConfig,
+    /// Views and customer authentication (`[service.flow_blocks]`).
+    pub flow_blocks: crate::flow_blocks::FlowBlocks,
+    /// Message streaming sinks and delivery, and where integration chats start
+    /// (`[service.streaming]`).
+    pub streaming: crate::streaming::StreamingConfig,
 }
 
 impl Default for Config {
@@ -32,6 +38,9 @@ impl Default for Config {
             websocket_url_secs: 100,
             default_chat_minutes: 1_500,
             customer_connect_secs: 300,
+            attachments: crate::attachments::AttachmentsConfig::default(),
+            flow_blocks: crate::flow_blocks::FlowBlocks::default(),
+            streaming: crate::streaming::StreamingConfig::default(),
         }
     }
 }

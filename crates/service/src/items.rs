@@ -80,6 +80,7 @@ impl Service {
 
     /// Pushes an item that is not kept in the transcript (typing, receipts).
     pub(crate) async fn push_ephemeral(&self, contact: &Contact, item: &Item) {
+        self.stream_ephemeral(contact, item).await;
         self.publish_item(&contact.id, 0, pushed_json(item, contact)).await;
     }
 }

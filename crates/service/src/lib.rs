@@ -3,18 +3,25 @@
 //! the world only through the ports, so every rule runs against any backend and a clock
 //! that tests can move.
 
+pub mod attachments;
+mod authentication;
+mod chat_timers;
 pub mod config;
 pub mod control;
+pub mod flow_blocks;
+mod hooks;
 mod items;
 mod lifecycle;
 pub use lifecycle::Session;
 pub mod participant;
+pub mod streaming;
 pub mod timers;
 pub mod tokens;
+mod views;
 
 use confab_ports::{Blobs, Bus, Clock, Envelope, EnvelopeKind, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use tokio::sync::Notify;
 
 pub use config::Config;
@@ -25,6 +32,8 @@ pub use tokens::{Claims, TokenKind, Tokens};
 pub struct RequestContext {
     /// Base of websocket URLs, e.g. `ws://127.0.0.1:8380` or `wss://chat.example.com/prefix`.
     pub ws_base: String,
+    /// Base of URLs confab serves over HTTP itself (attachment uploads and downloads).
+    pub http_base: String,
 }
 
 /// The ports the service runs on.
@@ -37,6 +46,8 @@ pub struct Ports {
 }
 
 pub struct Service {
+    /// This service itself, for work it hands to background tasks.
+    me: Weak<Service>,
     store: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     blobs: Arc<dyn Blobs>,
@@ -45,12 +56,16 @@ pub struct Service {
     config: Config,
     timers_changed: Notify,
     items_appended: AtomicU64,
+    /// Wakes the streaming delivery loop (`streaming/delivery.rs`).
+    streaming_queued: Notify,
 }
 
 impl Service {
     pub fn new(ports: Ports, config: Config, secret: &[u8]) -> Arc<Service> {
-        Arc::new(Service {
-            store: ports.store,
+        Arc::new_cyclic(|me| Service {
+            me: me.clone(),
+            // Appends also queue streaming deliveries and reset chat timers (`hooks.rs`).
+            store: hooks::HookedStore::wrap(ports.store, me.clone()),
             bus: ports.bus,
             blobs: ports.blobs,
             clock: ports.clock,
@@ -58,6 +73,7 @@ impl Service {
             config,
             timers_changed: Notify::new(),
             items_appended: AtomicU64::new(0),
+            streaming_queued: Notify::new(),
         })
     }
 

@@ -25,6 +25,8 @@ pub(crate) mod reason {
     pub const EXPIRED: &str = "EXPIRED";
     /// Nobody connected in time (SPEC §2.1 suggests OTHER).
     pub const OTHER: &str = "OTHER";
+    /// Auto-disconnected by a chat timer (SPEC §5.8). UNCERTAIN: the name AWS records.
+    pub const IDLE: &str = "IDLE_DISCONNECT";
 }
 
 pub(crate) fn timer_key(kind: &str, contact_id: &str) -> String {
@@ -102,9 +104,12 @@ impl Service {
         }
     }
 
-    /// A participant leaves: participant.left for them (and for the agents when the contact
-    /// disconnects agents on customer exit); the chat ends when the customer leaves or the
-    /// last agent does (there is no disconnect flow to keep it alive).
+    /// A participant leaves (SPEC §2.5): participant.left for them, recorded and pushed to
+    /// everyone still there. When the customer leaves the chat ends (there is no disconnect
+    /// flow to keep it alive here), and with `DisconnectOnCustomerExit: ["AGENT"]` the agents
+    /// are disconnected first: each gets participant.left, after the customer's and before
+    /// chat.ended (UNCERTAIN: AWS documents no order; this is the order in which it happens).
+    /// The chat also ends when the last agent leaves.
     pub(crate) async fn leave(
         &self,
         session: &Session,
@@ -112,41 +117,59 @@ impl Service {
     ) -> Result<Committed, ParticipantError> {
         let (me, contact) = (&session.participant, &session.contact);
         let everyone = self.store.participants(&contact.id).await.map_err(internal_p)?;
-        let active: Vec<&Participant> = everyone.iter().filter(|p| p.is_active()).collect();
+        let active: Vec<&Participant> = everyone.iter().filter(|p| p.is_active() && p.id != me.id).collect();
         let mut leavers = vec![me.clone()];
         if me.role == Role::Customer && disconnects_agents(contact) {
             leavers.extend(active.iter().filter(|p| p.role == Role::Agent).map(|p| (*p).clone()));
         }
         let ends = match me.role {
-            Role::Customer => true,
-            Role::Agent => !active.iter().any(|p| p.role == Role::Agent && p.id != me.id),
-            _ => false,
+            Role::Customer => Some(reason::CUSTOMER),
+            Role::Agent if !active.iter().any(|p| p.role == Role::Agent) => Some(reason::AGENT),
+            _ => None,
         };
-        let now = self.clock.now();
         let mut batch = Batch::new(contact.id.clone());
         batch.checks = vec![Check::ContactActive, Check::ParticipantActive(me.id.clone())];
         batch.idempotency = idempotency;
+        self.depart(contact, leavers, ends, batch, None).await.map_err(|e| match e {
+            StoreError::CheckFailed(_) => ParticipantError::access_denied(),
+            other => ParticipantError::Internal(internal(other)),
+        })
+    }
+
+    /// Participants leave in one batch (which may carry the caller's checks): participant.left
+    /// for each, in order, then chat.ended when `ends` gives a reason. After the commit,
+    /// `first` (a pushed-only event, already queued for streaming in the batch) is pushed,
+    /// then the items, then the sockets of the leavers (or everyone's) are closed.
+    pub(crate) async fn depart(
+        &self,
+        contact: &Contact,
+        leavers: Vec<Participant>,
+        ends: Option<&str>,
+        mut batch: Batch,
+        first: Option<Item>,
+    ) -> Result<Committed, StoreError> {
+        let now = self.clock.now();
         let mut items = Vec::new();
+        let mut leaver_ids = Vec::new();
         for mut p in leavers {
             let left = items::event(&p, event::PARTICIPANT_LEFT, now);
             batch.items.push(items::to_new(&left, now));
             items.push(left);
             p.left_at = Some(now);
+            leaver_ids.push(p.id.clone());
             batch.participants.push(p);
         }
-        if ends {
-            let why = if me.role == Role::Customer { reason::CUSTOMER } else { reason::AGENT };
+        if let Some(why) = ends {
             self.add_chat_end(contact, why, &mut batch, &mut items);
         }
-        let leaver_ids: Vec<String> = batch.participants.iter().map(|p| p.id.clone()).collect();
-        let committed = self.store.commit(batch).await.map_err(|e| match e {
-            StoreError::CheckFailed(_) => ParticipantError::access_denied(),
-            other => ParticipantError::Internal(internal(other)),
-        })?;
+        let committed = self.store.commit(batch).await?;
         if let Committed::Applied { seqs } = &committed {
+            if let Some(first) = &first {
+                self.publish_item(&contact.id, 0, items::pushed_json(first, contact)).await;
+            }
             self.push_committed(contact, &items, seqs).await;
             let last = seqs.last().copied().unwrap_or(0);
-            if ends {
+            if ends.is_some() {
                 self.publish_close(&contact.id, None, last).await;
             } else {
                 for id in leaver_ids {

@@ -34,6 +34,14 @@ impl Service {
     }
 
     async fn fire(&self, timer: &Timer) -> Result<(), confab_ports::StoreError> {
+        if crate::chat_timers::is_chat_timer(&timer.kind) {
+            // Idle and auto-disconnect timers decide themselves whether they are done.
+            return self.fire_chat_timer(timer).await;
+        }
+        if timer.kind == crate::attachments::TIMER_SWEEP {
+            // Attachments outlive their chat's end: handled on their own.
+            return self.sweep_and_clear(timer).await;
+        }
         let contact = self.store.contact(&timer.contact_id).await?;
         let live = contact.filter(|c| c.is_active());
         match (timer.kind.as_str(), live) {
@@ -51,12 +59,34 @@ impl Service {
                     self.end_chat(&contact, reason::OTHER).await?;
                 }
             }
+            (crate::authentication::TIMER_WINDOW | crate::authentication::TIMER_TIMEOUT, Some(contact)) => {
+                self.fire_auth_timer(&contact, timer).await?;
+            }
             _ => {}
         }
         // Whatever happened, this timer is done (end_chat already cancelled it when it ran).
         let mut batch = Batch::new(timer.contact_id.clone());
         batch.cancel_timers.push(timer.key.clone());
         self.store.commit(batch).await?;
+        Ok(())
+    }
+}
+
+impl Service {
+    async fn sweep_and_clear(&self, timer: &Timer) -> Result<(), confab_ports::StoreError> {
+        self.sweep_attachment(timer).await?;
+        // The sweep may have re-armed this key (a scan retried): only clear a timer still due.
+        if self
+            .store
+            .due_timers(self.clock.now(), 10_000)
+            .await?
+            .iter()
+            .any(|t| t.key == timer.key && t.due == timer.due)
+        {
+            let mut batch = Batch::new(timer.contact_id.clone());
+            batch.cancel_timers.push(timer.key.clone());
+            self.store.commit(batch).await?;
+        }
         Ok(())
     }
 }

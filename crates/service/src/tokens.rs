@@ -18,6 +18,10 @@ pub enum TokenKind {
     Websocket,
     /// GetTranscript's NextToken.
     Page,
+    /// An attachment upload URL (embedded blobs).
+    Upload,
+    /// An attachment download URL (embedded blobs).
+    Download,
 }
 
 impl TokenKind {
@@ -27,6 +31,8 @@ impl TokenKind {
             TokenKind::Connection => 'C',
             TokenKind::Websocket => 'W',
             TokenKind::Page => 'N',
+            TokenKind::Upload => 'U',
+            TokenKind::Download => 'D',
         }
     }
 }

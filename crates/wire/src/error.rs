@@ -109,6 +109,9 @@ pub enum ConnectError {
     Conflict(String),
     #[error("IdempotencyException: {0}")]
     Idempotency(String),
+    /// CreateView: a view of that name exists in the instance.
+    #[error("DuplicateResourceException: {0}")]
+    DuplicateResource(String),
     #[error("ServiceQuotaExceededException: {0}")]
     ServiceQuotaExceeded(String),
     #[error("LimitExceededException: {0}")]
@@ -129,6 +132,7 @@ impl ApiError for ConnectError {
             ConnectError::AccessDenied(_) => "AccessDeniedException",
             ConnectError::Conflict(_) => "ConflictException",
             ConnectError::Idempotency(_) => "IdempotencyException",
+            ConnectError::DuplicateResource(_) => "DuplicateResourceException",
             ConnectError::ServiceQuotaExceeded(_) => "ServiceQuotaExceededException",
             ConnectError::LimitExceeded(_) => "LimitExceededException",
             ConnectError::Throttling(_) => "ThrottlingException",
@@ -142,7 +146,7 @@ impl ApiError for ConnectError {
             ConnectError::ResourceNotFound(_) => 404,
             ConnectError::ContactNotFound(_) => 410,
             ConnectError::AccessDenied(_) => 403,
-            ConnectError::Conflict(_) | ConnectError::Idempotency(_) => 409,
+            ConnectError::Conflict(_) | ConnectError::Idempotency(_) | ConnectError::DuplicateResource(_) => 409,
             ConnectError::ServiceQuotaExceeded(_) => 402,
             ConnectError::LimitExceeded(_) | ConnectError::Throttling(_) => 429,
             ConnectError::InternalService(_) => 500,
@@ -158,6 +162,7 @@ impl ApiError for ConnectError {
             | ConnectError::AccessDenied(m)
             | ConnectError::Conflict(m)
             | ConnectError::Idempotency(m)
+            | ConnectError::DuplicateResource(m)
             | ConnectError::ServiceQuotaExceeded(m)
             | ConnectError::LimitExceeded(m)
             | ConnectError::Throttling(m)

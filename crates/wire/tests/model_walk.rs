@@ -21,7 +21,7 @@ const PARTICIPANT_JSON: &str = include_str!("../models/connectparticipant.json")
 const CONNECT_JSON: &str = include_str!("../models/connect-chat.json");
 
 /// The connect operations kept by `tools/extract-models.py`.
-const CONNECT_OPERATIONS: [&str; 11] = [
+const CONNECT_OPERATIONS: [&str; 14] = [
     "StartChatContact",
     "CreateParticipant",
     "StopContact",
@@ -33,6 +33,9 @@ const CONNECT_OPERATIONS: [&str; 11] = [
     "SendChatIntegrationEvent",
     "TransferContact",
     "StartOutboundChatContact",
+    "CreateView",
+    "CreateViewVersion",
+    "UpdateParticipantAuthentication",
 ];
 
 /// Member nesting explored below each operation input (recursive shapes such as

@@ -184,10 +184,10 @@ async fn control_plane_errors() {
         )
         .send()
         .await
-        .expect_err("persistent chat not yet");
+        .expect_err("unknown source");
     let e = err.into_service_error();
-    assert_eq!(e.code(), Some("InvalidRequestException"));
-    assert!(e.message().unwrap_or_default().contains("PersistentChat"));
+    assert_eq!(e.code(), Some("ResourceNotFoundException"));
+    assert!(e.message().unwrap_or_default().contains("SourceContactId"));
 
     let err = c
         .describe_contact()

@@ -324,3 +324,60 @@ pub const ENDED: &str = "application/vnd.amazonaws.connect.event.chat.ended";
 pub const TYPING: &str = "application/vnd.amazonaws.connect.event.typing";
 pub const READ: &str = "application/vnd.amazonaws.connect.event.message.read";
 pub const DELIVERED: &str = "application/vnd.amazonaws.connect.event.message.delivered";
+
+// --- TLS (surface_views_auth.rs) ---
+
+impl Server {
+    /// Starts serving HTTPS with this certificate and key (PEM files); `url` is `https://…`.
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path, extra: &[&str]) -> Server {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("confab-it-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key)
+            .args(extra)
+            .env("CONFAB_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn confab");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        assert!(url.starts_with("https://127.0.0.1:"), "unexpected first line: {line:?}");
+        Server { child, url, data_dir: dir, keep_dir: false }
+    }
+
+    /// SDK clients that trust this CA (PEM) in addition to nothing else.
+    pub fn participant_trusting(&self, ca_pem: &str) -> participant::Client {
+        let config = self.participant_config().http_client(http_client_trusting(ca_pem));
+        participant::Client::from_conf(config.build())
+    }
+
+    pub fn connect_trusting(&self, ca_pem: &str) -> connect::Client {
+        let config = connect::Config::builder()
+            .behavior_version(connect::config::BehaviorVersion::latest())
+            .region(connect::config::Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(connect::config::Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .http_client(http_client_trusting(ca_pem))
+            .build();
+        connect::Client::from_conf(config)
+    }
+}
+
+fn http_client_trusting(ca_pem: &str) -> participant::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(ca_pem.as_bytes());
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("TLS context");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https()
+}

@@ -1,11 +1,10 @@
 //! Handlers of the control plane. Any SigV4 signature is accepted (dummy credentials).
 
-use super::{parse, respond, ws_base, Call};
+use super::{parse, request_context, respond, Call};
 use crate::errors::error_response;
 use crate::routes::Endpoint;
 use crate::App;
 use axum::response::Response;
-use confab_service::RequestContext;
 use confab_wire::ConnectError;
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
     let service = &app.service;
     match call.route.endpoint {
         Endpoint::StartChatContact => {
-            let ctx = RequestContext { ws_base: ws_base(app, &call.headers) };
+            let ctx = request_context(app, &call.headers);
             match parse(call.input) {
                 Ok(input) => respond(service.start_chat_contact(&ctx, input).await),
                 Err(e) => invalid(e),
@@ -33,6 +32,26 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
             };
             respond(service.describe_contact(&label("InstanceId"), &label("ContactId")).await)
         }
+        Endpoint::CreateView => match parse(call.input) {
+            Ok(input) => respond(service.create_view(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::CreateViewVersion => match parse(call.input) {
+            Ok(input) => respond(service.create_view_version(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::UpdateParticipantAuthentication => match parse(call.input) {
+            Ok(input) => respond(service.update_participant_authentication(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::AuthenticateCustomer => match parse(call.input) {
+            Ok(input) => respond(service.authenticate_customer(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::CreatePersistentContactAssociation => match parse(call.input) {
+            Ok(input) => respond(service.create_persistent_contact_association(input).await),
+            Err(e) => invalid(e),
+        },
         other => error_response(&ConnectError::InvalidRequest(format!(
             "{} is not supported by this server yet",
             other.name()

@@ -1,6 +1,7 @@
 //! Request dispatch: route, read and check the body, call the operation's handler, render
 //! the answer or the error, and record metrics. Handlers live in a file per API.
 
+mod attachments;
 mod connect;
 mod own;
 mod participant;
@@ -33,7 +34,8 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let request_id = uuid::Uuid::new_v4().to_string();
     let headers = request.headers().clone();
     let path = request.uri().path().to_owned();
-    let is_participant_path =
+    let is_participant_path = strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/attachments/"))
+        ||
         strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
     // A bug must answer 500 InternalServerException, never a dropped connection.
     let answered = std::panic::AssertUnwindSafe(answer(&app, request)).catch_unwind().await;
@@ -172,8 +174,11 @@ async fn read_input(app: &App, api: Api, route: &Route, body: Body) -> Result<Ma
         checked.insert(token.to_owned(), Value::String("-".into()));
     }
     let checked = Value::Object(checked);
-    model::validate(model_api, route.endpoint.name(), &checked)
-        .map_err(|Invalid { message, .. }| bad_input(api, route.endpoint, message))?;
+    // confab's extensions have no model: their handlers check their own input.
+    if route.endpoint != Endpoint::AuthenticateCustomer {
+        model::validate(model_api, route.endpoint.name(), &checked)
+            .map_err(|Invalid { message, .. }| bad_input(api, route.endpoint, message))?;
+    }
     Ok(input)
 }
 
@@ -232,6 +237,13 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(input: Map<String, Value>) -
         .map_err(|e| format!("The request does not match the operation's input: {e}"))
 }
 
+/// Where the URLs of this request point: websocket and plain HTTP bases.
+pub(crate) fn request_context(app: &App, headers: &HeaderMap) -> confab_service::RequestContext {
+    let ws = ws_base(app, headers);
+    let http_base = ws.replacen("wss://", "https://", 1).replacen("ws://", "http://", 1);
+    confab_service::RequestContext { ws_base: ws, http_base }
+}
+
 /// The websocket base URL for a request: the public URL when configured, else the Host
 /// (with `localhost` answered as `127.0.0.1`, the only plain-ws host chatjs accepts).
 pub(crate) fn ws_base(app: &App, headers: &HeaderMap) -> String {
@@ -242,6 +254,10 @@ pub(crate) fn ws_base(app: &App, headers: &HeaderMap) -> String {
         return format!("{ws}{base}");
     }
     let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    // Served over TLS: the Host stays as asked (the certificate names it; chatjs takes any wss://).
+    if app.config.tls_cert.is_some() {
+        return format!("wss://{host}{base}");
+    }
     let host = match host.strip_prefix("localhost") {
         Some(port) => format!("127.0.0.1{port}"),
         None => host.to_owned(),

@@ -14,6 +14,8 @@ pub async fn handle(app: &Arc<App>, route: Route, request: Request) -> Response 
         Endpoint::Healthz => healthz(app).await,
         Endpoint::Metrics => metrics(app).await,
         Endpoint::WebSocket => websocket(app, request).await,
+        Endpoint::AttachmentUpload => super::attachments::upload(app, request).await,
+        Endpoint::AttachmentDownload => super::attachments::download(app, request).await,
         _ => test_clock(app, request).await,
     }
 }

@@ -1,12 +1,11 @@
 //! Handlers of the participant API: authenticated by `X-Amz-Bearer` only (any
 //! `Authorization` header is ignored, SPEC §1.4).
 
-use super::{parse, respond, ws_base, Call};
+use super::{parse, request_context, respond, Call};
 use crate::errors::error_response;
 use crate::routes::Endpoint;
 use crate::App;
 use axum::response::Response;
-use confab_service::RequestContext;
 use confab_wire::ParticipantError;
 use std::sync::Arc;
 
@@ -16,7 +15,7 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
     let service = &app.service;
     match call.route.endpoint {
         Endpoint::CreateParticipantConnection => {
-            let ctx = RequestContext { ws_base: ws_base(app, &call.headers) };
+            let ctx = request_context(app, &call.headers);
             match parse(call.input) {
                 Ok(input) => respond(service.create_participant_connection(&ctx, bearer, input).await),
                 Err(e) => invalid(e),
@@ -36,6 +35,36 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
         },
         Endpoint::DisconnectParticipant => match parse(call.input) {
             Ok(input) => respond(service.disconnect_participant(bearer, input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::StartAttachmentUpload => {
+            let ctx = request_context(app, &call.headers);
+            match parse(call.input) {
+                Ok(input) => respond(service.start_attachment_upload(&ctx, bearer, input).await),
+                Err(e) => invalid(e),
+            }
+        }
+        Endpoint::CompleteAttachmentUpload => match parse(call.input) {
+            Ok(input) => respond(service.complete_attachment_upload(bearer, input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::GetAttachment => {
+            let ctx = request_context(app, &call.headers);
+            match parse(call.input) {
+                Ok(input) => respond(service.get_attachment(&ctx, bearer, input).await),
+                Err(e) => invalid(e),
+            }
+        }
+        Endpoint::DescribeView => {
+            let token = call.route.labels.iter().find(|(n, _)| *n == "ViewToken").map(|(_, v)| v.as_str());
+            respond(service.describe_view(bearer, token.unwrap_or_default()).await)
+        }
+        Endpoint::GetAuthenticationUrl => match parse(call.input) {
+            Ok(input) => respond(service.get_authentication_url(bearer, input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::CancelParticipantAuthentication => match parse(call.input) {
+            Ok(input) => respond(service.cancel_participant_authentication(bearer, input).await),
             Err(e) => invalid(e),
         },
         other => not_yet(app, bearer, other).await,

@@ -1,9 +1,19 @@
 //! The chat subset of the Amazon Connect API, one file per operation (SPEC §5).
 
+mod authenticate_customer;
 mod create_participant;
+mod create_view;
+mod create_view_version;
 mod describe_contact;
+mod persistent_chat;
+mod send_chat_integration_event;
 mod start_chat;
+mod start_contact_streaming;
 mod stop_contact;
+mod stop_contact_streaming;
+mod transfer_contact;
+mod update_participant_authentication;
+mod update_participant_role_config;
 
 use crate::internal;
 use confab_ports::{Contact, StoreError};

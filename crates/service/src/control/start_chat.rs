@@ -2,6 +2,7 @@
 //! initial message, the duration and connect timers; optionally the connection details.
 
 use super::internal_c;
+use super::persistent_chat::continued;
 use crate::lifecycle::{timer_key, TIMER_CONNECT, TIMER_EXPIRY};
 use crate::tokens::{Claims, TokenKind};
 use crate::{items, RequestContext, Service};
@@ -19,7 +20,8 @@ impl Service {
         ctx: &RequestContext,
         input: StartChatContactInput,
     ) -> Result<StartChatContactOutput, ConnectError> {
-        refuse_later_features(&input)?;
+        let streaming =
+            crate::streaming::start_endpoint(&self.config.streaming, input.chat_streaming_configuration.as_ref())?;
         check_content_types(
             input.supported_messaging_content_types.as_deref(),
             input.segment_attributes.as_ref(),
@@ -35,6 +37,7 @@ impl Service {
             return self.replay_start(ctx, recorded, &input).await;
         }
         let attributes = self.related_attributes(&input).await?;
+        let rehydrated = self.rehydration_source(&input.instance_id, input.persistent_chat.as_ref(), input.related_contact_id.as_deref()).await?;
         let now = self.clock.now();
         let minutes = input.chat_duration_in_minutes.unwrap_or(self.config.default_chat_minutes);
         let contact_id = uuid::Uuid::new_v4().to_string();
@@ -47,6 +50,10 @@ impl Service {
             ended_at: None,
             disconnect_reason: None,
             details: details_of(&input, attributes, minutes),
+        };
+        let contact = match &rehydrated {
+            Some(source) => continued(contact, source),
+            None => contact,
         };
         let customer = Participant {
             id: uuid::Uuid::new_v4().to_string(),
@@ -62,11 +69,17 @@ impl Service {
             contact_id: contact_id.clone(),
             participant_id: customer.id.clone(),
             participant_token,
+            continued_from_contact_id: rehydrated.as_ref().map(|c| c.id.clone()),
             ..StartChatContactOutput::default()
         };
         let mut batch = Batch::new(contact_id.clone());
+        // Streaming starts in this batch, so the joined event and initial message stream too.
+        out.streaming_id = streaming.as_deref().map(|endpoint| crate::streaming::first_stream(&mut batch, endpoint));
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&out).unwrap_or_default()));
         let mut new_items = vec![items::event(&customer, event::PARTICIPANT_JOINED, now)];
+        if rehydrated.is_some() {
+            new_items.push(super::persistent_chat::rehydrated_event(&contact_id, now));
+        }
         if let Some(m) = &input.initial_message {
             new_items.push(items::message(&customer, &m.content_type, m.content.clone(), now));
         }
@@ -196,22 +209,6 @@ pub(crate) fn participant_claims(p: &Participant) -> Claims {
         expires: 0,
         extra: String::new(),
     }
-}
-
-/// Persistent chat and message streaming arrive with a later release: say so instead of
-/// silently ignoring them.
-fn refuse_later_features(input: &StartChatContactInput) -> Result<(), ConnectError> {
-    if input.persistent_chat.is_some() {
-        return Err(ConnectError::InvalidRequest(
-            "PersistentChat is not supported by this server yet".into(),
-        ));
-    }
-    if input.chat_streaming_configuration.is_some() {
-        return Err(ConnectError::InvalidRequest(
-            "ChatStreamingConfiguration is not supported by this server yet".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// SupportedMessagingContentTypes must include text/plain and contain only known types; the

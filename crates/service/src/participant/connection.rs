@@ -72,7 +72,13 @@ impl Service {
         }
         batch.participants.push(connected);
         match self.store.commit(batch).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // With the customer and an agent both connected, the chat timers start.
+                if let Err(e) = self.start_chat_timers(&p.contact_id).await {
+                    tracing::warn!(error = %e, "starting chat timers failed");
+                }
+                Ok(())
+            }
             Err(StoreError::CheckFailed(_)) => Err(ParticipantError::access_denied()),
             Err(e) => Err(internal_p(e)),
         }

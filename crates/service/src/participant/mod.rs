@@ -1,9 +1,15 @@
 //! The participant API, one file per operation (SPEC §2).
 
+mod cancel_participant_authentication;
+mod complete_attachment_upload;
 mod connection;
+mod describe_view;
 mod disconnect;
 mod event;
+mod get_attachment;
+mod get_authentication_url;
 mod message;
+mod start_attachment_upload;
 mod transcript;
 
 use sha2::{Digest, Sha256};

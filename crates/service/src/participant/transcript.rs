@@ -14,13 +14,27 @@ use std::collections::HashMap;
 /// Where a page starts and how it is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Scan {
+    /// First item (inclusive); [`LAST`] means the newest item of the contact at `pos`.
     from: u64,
     forward: bool,
     descending: bool,
+    /// Which contact of the chain: 0 is the current one, 1 the one it continued from, ….
+    pos: usize,
+    /// Whether a BACKWARD scan goes on into past contacts (persistent chat). Not with a
+    /// ContactId filter (SPEC §2.4: filters do not apply to past sessions).
+    chained: bool,
 }
+
+const LAST: u64 = u64::MAX;
 
 /// How long a NextToken stays usable.
 const PAGE_TOKEN_MS: i64 = 24 * 3600 * 1000;
+
+/// Past contacts a rehydrated chat reaches back through (SPEC §7).
+const MAX_PAST_CONTACTS: usize = 100;
+
+/// Stored items read for a page, by position in the chain, in scan order.
+type Segments = Vec<(usize, Vec<StoredItem>)>;
 
 impl Service {
     pub async fn get_transcript(
@@ -55,26 +69,84 @@ impl Service {
         let Some(scan) = scan.filter(|_| limit > 0) else {
             return Ok(out);
         };
-        let query = ItemQuery {
-            contact_id: contact.id.clone(),
-            from: scan.from,
-            ascending: scan.forward,
-            limit: limit + 1,
-        };
-        let mut page = self.store.items(query).await.map_err(internal_p)?;
-        if page.len() > limit {
-            page.truncate(limit);
-            let last = page.last().map_or(0, |i| i.seq);
-            let next = if scan.forward { last + 1 } else { last.saturating_sub(1) };
-            if next > 0 {
-                out.next_token = Some(self.page_token(&session, Scan { from: next, ..scan }));
+        let chain = if scan.chained { self.chain_of(contact).await? } else { vec![contact.id.clone()] };
+        let (segments, next) = self.read_page(&chain, scan, limit).await?;
+        out.next_token = next.map(|next| self.page_token(&session, next));
+        let mut items = Vec::with_capacity(limit);
+        for (pos, segment) in segments {
+            let mut converted = self.with_receipts(&chain[pos], segment).await?;
+            if pos > 0 {
+                // Past sessions' items name their contact as RelatedContactId (SPEC §2.4).
+                for item in &mut converted {
+                    item.related_contact_id = item.contact_id.take().or_else(|| Some(chain[pos].clone()));
+                }
             }
+            items.extend(converted);
         }
         if scan.descending == scan.forward {
-            page.reverse();
+            items.reverse();
         }
-        out.transcript = self.with_receipts(&contact.id, page).await?;
+        out.transcript = items;
         Ok(out)
+    }
+
+    /// Reads `limit` items in scan order, going on into past contacts when the scan is
+    /// chained; one more item is read to know where the next page starts.
+    async fn read_page(
+        &self,
+        chain: &[String],
+        scan: Scan,
+        limit: usize,
+    ) -> Result<(Segments, Option<Scan>), ParticipantError> {
+        let mut segments: Segments = Vec::new();
+        let mut remaining = limit + 1;
+        let (mut pos, mut from) = (scan.pos, scan.from);
+        while pos < chain.len() {
+            let contact_id = &chain[pos];
+            let start = match from {
+                LAST => self.store.locate(contact_id, Locate::Last).await.map_err(internal_p)?,
+                seq => Some(seq),
+            };
+            if let Some(start) = start {
+                let query = ItemQuery {
+                    contact_id: contact_id.clone(),
+                    from: start,
+                    ascending: scan.forward,
+                    limit: remaining,
+                };
+                let items = self.store.items(query).await.map_err(internal_p)?;
+                remaining -= items.len().min(remaining);
+                if !items.is_empty() {
+                    segments.push((pos, items));
+                }
+            }
+            if remaining == 0 || scan.forward || !scan.chained {
+                break;
+            }
+            pos += 1;
+            from = LAST;
+        }
+        let next = if remaining == 0 {
+            take_last(&mut segments).map(|(pos, seq)| Scan { from: seq, pos, ..scan })
+        } else {
+            None
+        };
+        Ok((segments, next))
+    }
+
+    /// The current contact and the past contacts it continues from, newest first.
+    async fn chain_of(&self, contact: &confab_ports::Contact) -> Result<Vec<String>, ParticipantError> {
+        let mut chain = vec![contact.id.clone()];
+        let mut previous = continued_from(contact);
+        while let Some(id) = previous.filter(|_| chain.len() <= MAX_PAST_CONTACTS) {
+            if chain.contains(&id) {
+                break;
+            }
+            let past = self.store.contact(&id).await.map_err(internal_p)?;
+            chain.push(id);
+            previous = past.as_ref().and_then(continued_from);
+        }
+        Ok(chain)
     }
 
     /// The start of a first page. None: nothing to read (FORWARD without a start position,
@@ -90,6 +162,7 @@ impl Service {
             None => start != Start::None,
         };
         let descending = input.sort_order.as_deref() != Some("ASCENDING");
+        let chained = !forward && input.contact_id.is_none();
         let at = match start {
             Start::None if forward => return Ok(None),
             Start::None => Locate::Last,
@@ -98,15 +171,12 @@ impl Service {
             Start::Time(t) => Locate::AtOrBefore(t),
             Start::MostRecent(n) => {
                 let last = self.store.locate(contact_id, Locate::Last).await.map_err(internal_p)?;
-                return Ok(last.map(|last| Scan {
-                    from: last.saturating_sub(n - 1).max(1),
-                    forward,
-                    descending,
-                }));
+                let from = |last: u64| last.saturating_sub(n - 1).max(1);
+                return Ok(last.map(|last| Scan { from: from(last), forward, descending, pos: 0, chained }));
             }
         };
         let from = self.store.locate(contact_id, at).await.map_err(internal_p)?;
-        Ok(from.map(|from| Scan { from, forward, descending }))
+        Ok(from.map(|from| Scan { from, forward, descending, pos: 0, chained }))
     }
 
     fn page_token(&self, session: &Session, scan: Scan) -> String {
@@ -116,7 +186,14 @@ impl Service {
             participant_id: session.participant.id.clone(),
             issued: now,
             expires: now + PAGE_TOKEN_MS,
-            extra: format!("{}:{}:{}", scan.from, u8::from(scan.forward), u8::from(scan.descending)),
+            extra: format!(
+                "{}:{}:{}:{}:{}",
+                scan.from,
+                u8::from(scan.forward),
+                u8::from(scan.descending),
+                scan.pos,
+                u8::from(scan.chained)
+            ),
         };
         self.tokens.mint(TokenKind::Page, &claims)
     }
@@ -130,7 +207,9 @@ impl Service {
         }
         let mut parts = claims.extra.split(':');
         let mut next = || parts.next().and_then(|p| p.parse::<u64>().ok()).ok_or_else(invalid);
-        Ok(Scan { from: next()?, forward: next()? == 1, descending: next()? == 1 })
+        let (from, forward, descending) = (next()?, next()? == 1, next()? == 1);
+        let pos = usize::try_from(next()?).map_err(|_| invalid())?;
+        Ok(Scan { from, forward, descending, pos, chained: next()? == 1 })
     }
 
     /// Turns stored items into wire items, folding receipts into their messages.
@@ -140,6 +219,7 @@ impl Service {
         page: Vec<StoredItem>,
     ) -> Result<Vec<Item>, ParticipantError> {
         let mut items: Vec<Item> = page.iter().filter_map(|i| serde_json::from_str(&i.json).ok()).collect();
+        self.overlay_attachment_status(contact_id, &mut items).await?;
         let ids: Vec<String> = items
             .iter()
             .filter(|i| matches!(i.kind.as_deref(), Some(TYPE_MESSAGE | TYPE_ATTACHMENT)))
@@ -161,6 +241,45 @@ impl Service {
         }
         Ok(items)
     }
+}
+
+impl Service {
+    /// An ATTACHMENT item shows its attachment's current status (a scan verdict arrives after
+    /// the item was written).
+    async fn overlay_attachment_status(
+        &self,
+        contact_id: &str,
+        items: &mut [Item],
+    ) -> Result<(), ParticipantError> {
+        if !items.iter().any(|i| i.kind.as_deref() == Some(TYPE_ATTACHMENT)) {
+            return Ok(());
+        }
+        let statuses: HashMap<String, &str> =
+            self.attachment_statuses(contact_id).await.map_err(internal_p)?.into_iter().collect();
+        for item in items.iter_mut() {
+            for a in item.attachments.iter_mut().flatten() {
+                if let Some(status) = statuses.get(&a.attachment_id) {
+                    a.status = (*status).to_owned();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes the one item read past the page; it is where the next page starts.
+fn take_last(segments: &mut Segments) -> Option<(usize, u64)> {
+    let (pos, items) = segments.last_mut()?;
+    let pos = *pos;
+    let extra = items.pop()?;
+    if items.is_empty() {
+        segments.pop();
+    }
+    Some((pos, extra.seq))
+}
+
+fn continued_from(contact: &confab_ports::Contact) -> Option<String> {
+    contact.details["ContinuedFromContactId"].as_str().map(str::to_owned)
 }
 
 fn wire_receipt(r: &Receipt) -> WireReceipt {

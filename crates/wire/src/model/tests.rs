@@ -80,6 +80,9 @@ fn vendored_models_load_with_all_operations() {
         "SendChatIntegrationEvent",
         "TransferContact",
         "StartOutboundChatContact",
+        "CreateView",
+        "CreateViewVersion",
+        "UpdateParticipantAuthentication",
     ];
     want.sort_unstable();
     assert_eq!(c, want);

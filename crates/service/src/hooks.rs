@@ -1,0 +1,237 @@
+//! What every append does besides appending: the service's store is this wrapper around the
+//! configured one. A batch that appends transcript items also, in the same transaction,
+//!
+//! - queues one streaming delivery per item and active stream of the contact (SPEC §6), so a
+//!   committed item is never lost to a crash before it is handed to the delivery loop;
+//! - resets the chat timers of a participant who sent a message or an attachment (SPEC §5.8),
+//!   and clears their idle state (the `participant.returned` event is pushed after the commit).
+//!
+//! Doing this here rather than in each operation means every operation that appends items
+//! (messages, events, attachments, joins, leaves, the chat's end, …) streams them and resets
+//! timers without knowing about either. A contact with neither streaming nor timers costs one
+//! small record read per append.
+
+use crate::chat_timers::{self, IdleState, TimersRecord};
+use crate::streaming::Stream;
+use crate::Service;
+use async_trait::async_trait;
+use confab_ports::{
+    Batch, Check, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, Store,
+    StoreError, StoredItem, Timer,
+};
+use confab_wire::item::Item;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+
+/// Records of this kind hold a contact's streaming and timer state, keyed
+/// `<contact id>/streams`, `<contact id>/timers` and `<contact id>/idle/<participant id>`, so
+/// that one range read finds all of it.
+pub(crate) const RECORD: &str = "contact-live";
+
+/// How often an append retries when a timer fired between its read and its commit.
+const CAS_ATTEMPTS: usize = 5;
+
+pub(crate) fn streams_key(contact_id: &str) -> String {
+    format!("{contact_id}/streams")
+}
+
+pub(crate) fn timers_key(contact_id: &str) -> String {
+    format!("{contact_id}/timers")
+}
+
+pub(crate) fn idle_key(contact_id: &str, participant_id: &str) -> String {
+    format!("{contact_id}/idle/{participant_id}")
+}
+
+/// A contact's streaming and timer state, as read, with the raw values for compare-and-set.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    pub streams: Vec<Stream>,
+    pub streams_raw: Option<String>,
+    pub timers: Option<TimersRecord>,
+    pub timers_raw: Option<String>,
+    /// Per participant whose timers are armed: state and raw record.
+    pub idle: HashMap<String, (IdleState, String)>,
+}
+
+impl Live {
+    pub(crate) async fn read(store: &dyn Store, contact_id: &str) -> Result<Live, StoreError> {
+        let prefix = format!("{contact_id}/");
+        let mut live = Live::default();
+        for (key, value) in store.records(RECORD, &prefix, 64).await? {
+            let rest = &key[prefix.len()..];
+            if rest == "streams" {
+                live.streams = serde_json::from_str(&value).unwrap_or_default();
+                live.streams_raw = Some(value);
+            } else if rest == "timers" {
+                live.timers = serde_json::from_str(&value).ok();
+                live.timers_raw = Some(value);
+            } else if let Some(participant) = rest.strip_prefix("idle/") {
+                if let Ok(state) = serde_json::from_str(&value) {
+                    live.idle.insert(participant.to_owned(), (state, value));
+                }
+            }
+        }
+        Ok(live)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.streams.is_empty() && self.idle.is_empty()
+    }
+}
+
+/// The service's view of the store.
+pub(crate) struct HookedStore {
+    inner: Arc<dyn Store>,
+    service: Weak<Service>,
+}
+
+impl HookedStore {
+    pub(crate) fn wrap(inner: Arc<dyn Store>, service: Weak<Service>) -> Arc<dyn Store> {
+        Arc::new(HookedStore { inner, service })
+    }
+}
+
+/// What an append's hooks did, for after the commit.
+#[derive(Default)]
+struct Done {
+    /// participant.returned events to push (their streaming deliveries are in the batch).
+    returned: Vec<Item>,
+    queued: bool,
+    timers_set: bool,
+}
+
+impl Service {
+    async fn commit_hooked(&self, inner: &dyn Store, batch: Batch) -> Result<Committed, StoreError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let live = Live::read(inner, &batch.contact_id).await?;
+            if live.is_empty() {
+                return inner.commit(batch).await;
+            }
+            let mut hooked = batch.clone();
+            let done = self.add_hooks(inner, &live, &mut hooked).await?;
+            match inner.commit(hooked).await {
+                Ok(Committed::Applied { seqs }) => {
+                    self.after_hooks(inner, &batch.contact_id, done).await;
+                    return Ok(Committed::Applied { seqs });
+                }
+                // A timer fired (or another message reset the same timers) in between: read again.
+                Err(StoreError::CheckFailed(Check::RecordIs { kind, .. })) if kind == RECORD => continue,
+                other => return other,
+            }
+        }
+        tracing::warn!(contact = %batch.contact_id, "timer state kept changing; appending without resetting timers");
+        inner.commit(batch).await
+    }
+
+    async fn add_hooks(&self, inner: &dyn Store, live: &Live, batch: &mut Batch) -> Result<Done, StoreError> {
+        let items: Vec<Item> = batch.items.iter().filter_map(|i| serde_json::from_str(&i.json).ok()).collect();
+        let mut done = Done::default();
+        let now = self.clock.now();
+        let reset = chat_timers::reset_for(live, &items, now, batch);
+        done.timers_set = reset.touched;
+        done.returned = reset.returned;
+        if live.streams.is_empty() {
+            return Ok(done);
+        }
+        let contact = match &batch.contact {
+            Some(c) => Some(c.clone()),
+            None => inner.contact(&batch.contact_id).await?,
+        };
+        // Streaming stops with the chat: items after its end (none should come) are not sent,
+        // while the batch that ends it still streams chat.ended.
+        let Some(contact) = contact.filter(|c| c.is_active() || batch.contact.is_some()) else {
+            return Ok(done);
+        };
+        let mut streamed: Vec<&Item> = done.returned.iter().collect();
+        streamed.extend(items.iter());
+        for item in streamed {
+            self.queue_item(batch, &contact, &live.streams, item, now);
+        }
+        done.queued = true;
+        Ok(done)
+    }
+
+    async fn after_hooks(&self, inner: &dyn Store, contact_id: &str, done: Done) {
+        if done.queued {
+            self.wake_streaming();
+        }
+        if done.timers_set {
+            self.wake_timers();
+        }
+        if done.returned.is_empty() {
+            return;
+        }
+        if let Ok(Some(contact)) = inner.contact(contact_id).await {
+            for item in &done.returned {
+                self.publish_item(&contact.id, 0, crate::items::pushed_json(item, &contact)).await;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for HookedStore {
+    async fn commit(&self, batch: Batch) -> Result<Committed, StoreError> {
+        match self.service.upgrade() {
+            Some(service) if !batch.items.is_empty() => service.commit_hooked(self.inner.as_ref(), batch).await,
+            _ => self.inner.commit(batch).await,
+        }
+    }
+
+    async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError> {
+        self.inner.contact(id).await
+    }
+
+    async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError> {
+        self.inner.participant(id).await
+    }
+
+    async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {
+        self.inner.participants(contact_id).await
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.idempotent(key).await
+    }
+
+    async fn locate(&self, contact_id: &str, at: Locate) -> Result<Option<u64>, StoreError> {
+        self.inner.locate(contact_id, at).await
+    }
+
+    async fn items(&self, query: ItemQuery) -> Result<Vec<StoredItem>, StoreError> {
+        self.inner.items(query).await
+    }
+
+    async fn receipts(&self, contact_id: &str, message_ids: &[String]) -> Result<Vec<Receipt>, StoreError> {
+        self.inner.receipts(contact_id, message_ids).await
+    }
+
+    async fn due_timers(&self, now: Millis, limit: usize) -> Result<Vec<Timer>, StoreError> {
+        self.inner.due_timers(now, limit).await
+    }
+
+    async fn next_timer(&self) -> Result<Option<Millis>, StoreError> {
+        self.inner.next_timer().await
+    }
+
+    async fn record(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.record(kind, key).await
+    }
+
+    async fn records(&self, kind: &str, prefix: &str, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+        self.inner.records(kind, prefix, limit).await
+    }
+
+    async fn outbox_due(&self, now: Millis, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.inner.outbox_due(now, limit).await
+    }
+
+    async fn active_contacts(&self) -> Result<u64, StoreError> {
+        self.inner.active_contacts().await
+    }
+
+    async fn health(&self) -> Result<(), StoreError> {
+        self.inner.health().await
+    }
+}
