@@ -562,6 +562,22 @@ step("second agent message: chatjs's next read receipt (same ClientToken INCOMIN
   );
 });
 
+step("customer sendAttachment → ATTACHMENT item on both sides; downloadAttachment returns the same bytes", async () => {
+  const bytes = new TextEncoder().encode("hello attachment from chatjs\n");
+  const file = new File([bytes], "notes.txt", { type: "text/plain" });
+  await withTimeout(S.session.sendAttachment({ attachment: file }), "chatjs sendAttachment");
+  const onAgent = await S.agent.socket.items.waitFor((i) => i.Type === "ATTACHMENT", "an ATTACHMENT item on the agent socket");
+  const att = onAgent.Attachments?.[0];
+  assert.equal(att?.AttachmentName, "notes.txt");
+  assert.equal(att?.ContentType, "text/plain");
+  assert.equal(att?.Status, "APPROVED");
+  assert.equal(onAgent.ParticipantRole, "CUSTOMER");
+  await S.cust.messages.waitFor((m) => m.Type === "ATTACHMENT", "the ATTACHMENT item via the customer's onMessage");
+  const blob = await withTimeout(S.session.downloadAttachment({ attachmentId: att.AttachmentId }), "chatjs downloadAttachment");
+  const got = new Uint8Array(await blob.arrayBuffer());
+  assert.deepEqual([...got], [...bytes], "the downloaded bytes are the uploaded ones");
+});
+
 step("customer getTranscript(BACKWARD, ASCENDING, 15) has the messages in order", async () => {
   const res = await withTimeout(
     S.session.getTranscript({ scanDirection: "BACKWARD", sortOrder: "ASCENDING", maxResults: 15 }),
