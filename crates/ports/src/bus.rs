@@ -13,6 +13,9 @@ pub enum EnvelopeKind {
     /// Close the sockets of one participant (or of everyone when None) once every item up
     /// to `after_seq` has been delivered.
     Close { participant_id: Option<String>, after_seq: u64 },
+    /// The bus may have lost messages (it was disconnected): every room of this node fills
+    /// up from the store. `contact_id` is empty.
+    Resync,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

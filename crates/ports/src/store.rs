@@ -110,6 +110,19 @@ pub trait Store: Send + Sync + 'static {
     async fn receipts(&self, contact_id: &str, message_ids: &[String]) -> Result<Vec<Receipt>, StoreError>;
     /// Timers due at or before `now`, earliest first (they stay until a batch cancels them).
     async fn due_timers(&self, now: Millis, limit: usize) -> Result<Vec<Timer>, StoreError>;
+    /// Like `due_timers`, for one node among several: the timers returned are leased to the
+    /// caller until `lease_until`, and other callers do not get them before then (row locks
+    /// with SKIP LOCKED, or equal). A timer stays until a batch cancels it, so a node that
+    /// dies holding a lease only delays it. One node alone may ignore leases.
+    async fn claim_timers(&self, now: Millis, limit: usize, lease_until: Millis) -> Result<Vec<Timer>, StoreError> {
+        let _ = lease_until;
+        self.due_timers(now, limit).await
+    }
+    /// Like `outbox_due`, leased as `claim_timers` is.
+    async fn claim_outbox(&self, now: Millis, limit: usize, lease_until: Millis) -> Result<Vec<OutboxEntry>, StoreError> {
+        let _ = lease_until;
+        self.outbox_due(now, limit).await
+    }
     /// When the earliest timer is due.
     async fn next_timer(&self) -> Result<Option<Millis>, StoreError>;
     /// One record.

@@ -14,7 +14,8 @@ impl Service {
     pub async fn run_timers(self: Arc<Service>) {
         loop {
             let now = self.clock.now();
-            match self.store.due_timers(now, 256).await {
+            // Leased for 30 s: in a cluster another node takes over if this one dies mid-way.
+            match self.store.claim_timers(now, 256, now + 30_000).await {
                 Ok(due) => {
                     for timer in due {
                         if let Err(e) = self.fire(&timer).await {

@@ -125,6 +125,11 @@ impl Gateway {
 
     /// Everything the bus brings lands here, synchronously in the publisher's task.
     fn on_envelope(self: &Arc<Self>, envelope: Envelope) {
+        if envelope.kind == EnvelopeKind::Resync {
+            let gateway = self.clone();
+            tokio::spawn(async move { gateway.resync().await });
+            return;
+        }
         let needs_fill = {
             let mut shard = self.shard(&envelope.contact_id).lock();
             let Some(room) = shard.get_mut(&envelope.contact_id) else {
@@ -133,11 +138,25 @@ impl Gateway {
             match envelope.kind {
                 EnvelopeKind::Item { seq, json } => room.item(seq, &json),
                 EnvelopeKind::Close { participant_id, after_seq } => room.close(participant_id, after_seq),
+                EnvelopeKind::Resync => false,
             }
         };
         if needs_fill {
             let gateway = self.clone();
             tokio::spawn(async move { gateway.fill_gap(envelope.contact_id).await });
+        }
+    }
+
+    /// After the bus lost messages: every room catches up to the store's newest item.
+    async fn resync(self: Arc<Self>) {
+        let contacts: Vec<String> = self.shards.iter().flat_map(|s| s.lock().keys().cloned().collect::<Vec<_>>()).collect();
+        for contact_id in contacts {
+            let Ok(Some(last)) = self.service.store().locate(&contact_id, Locate::Last).await else { continue };
+            let needs_fill = self.shard(&contact_id).lock().get_mut(&contact_id).is_some_and(|room| room.catch_up(last));
+            if needs_fill {
+                let gateway = self.clone();
+                tokio::spawn(async move { gateway.fill_gap(contact_id).await });
+            }
         }
     }
 

@@ -48,6 +48,8 @@ pub(super) struct Room {
     /// Closes waiting for their items: (participant or everyone, after this seq).
     closes: Vec<(Option<String>, u64)>,
     filling: bool,
+    /// The store's newest item after a bus outage: delivery catches up to it.
+    catch_up: u64,
     initial_contact_id: String,
 }
 
@@ -59,6 +61,7 @@ impl Room {
             pending: BTreeMap::new(),
             closes: Vec::new(),
             filling: false,
+            catch_up: 0,
             initial_contact_id,
         }
     }
@@ -118,11 +121,17 @@ impl Room {
         self.want_fill()
     }
 
+    /// Asks for everything up to `last` (after a bus outage); true when a fill should start.
+    pub fn catch_up(&mut self, last: u64) -> bool {
+        self.catch_up = self.catch_up.max(last);
+        self.want_fill()
+    }
+
     /// The missing range `(from, to)` and the contact's initial id, if any.
     pub fn gap(&self) -> Option<(u64, u64, String)> {
         let to = match self.pending.keys().next() {
             Some(first) => first - 1,
-            None => self.closes.iter().map(|(_, after)| *after).max()?,
+            None => self.closes.iter().map(|(_, after)| *after).max().unwrap_or(0).max(self.catch_up),
         };
         (to > self.last_seq).then(|| (self.last_seq + 1, to, self.initial_contact_id.clone()))
     }
