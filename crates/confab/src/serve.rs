@@ -126,6 +126,7 @@ async fn start(
     let app = App::new(service.clone(), file.server, manual);
     bus.set_receiver(app.gateway.receiver());
     tokio::spawn(service.clone().run_timers());
+    tokio::spawn(service.clone().run_streaming());
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;

@@ -227,4 +227,17 @@ mod tests {
         let r = route(&http::Method::GET, "/contacts/inst-1/c%2525").map(|r| r.labels).unwrap_or_default();
         assert_eq!(r, vec![("InstanceId", "inst-1".to_owned()), ("ContactId", "c%25".to_owned())]);
     }
+
+    #[test]
+    fn views_and_authentication_routes() {
+        let r = route(&http::Method::PUT, "/views/inst-1/v%2F1/versions").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(r.endpoint, Endpoint::CreateViewVersion);
+        assert_eq!(r.labels, vec![("InstanceId", "inst-1".to_owned()), ("ViewId", "v/1".to_owned())]);
+        let r = route(&http::Method::PUT, "/views/inst-1").map(|r| r.endpoint);
+        assert_eq!(r, Ok(Endpoint::CreateView));
+        let r = route(&http::Method::POST, "/contact/authenticate-customer").map(|r| r.endpoint);
+        assert_eq!(r, Ok(Endpoint::AuthenticateCustomer));
+        let r = route(&http::Method::POST, "/contact/update-participant-authentication").map(|r| r.endpoint);
+        assert_eq!(r, Ok(Endpoint::UpdateParticipantAuthentication));
+    }
 }

@@ -59,20 +59,35 @@ impl Live {
         let prefix = format!("{contact_id}/");
         let mut live = Live::default();
         for (key, value) in store.records(RECORD, &prefix, 64).await? {
-            let rest = &key[prefix.len()..];
-            if rest == "streams" {
-                live.streams = serde_json::from_str(&value).unwrap_or_default();
-                live.streams_raw = Some(value);
-            } else if rest == "timers" {
-                live.timers = serde_json::from_str(&value).ok();
-                live.timers_raw = Some(value);
-            } else if let Some(participant) = rest.strip_prefix("idle/") {
-                if let Ok(state) = serde_json::from_str(&value) {
-                    live.idle.insert(participant.to_owned(), (state, value));
-                }
-            }
+            live.set(&key[prefix.len()..], Some(value));
         }
         Ok(live)
+    }
+
+    fn set(&mut self, rest: &str, value: Option<String>) {
+        if rest == "streams" {
+            self.streams = value.as_deref().and_then(|v| serde_json::from_str(v).ok()).unwrap_or_default();
+            self.streams_raw = value;
+        } else if rest == "timers" {
+            self.timers = value.as_deref().and_then(|v| serde_json::from_str(v).ok());
+            self.timers_raw = value;
+        } else if let Some(participant) = rest.strip_prefix("idle/") {
+            match value.and_then(|v| Some((serde_json::from_str(&v).ok()?, v))) {
+                Some(state) => self.idle.insert(participant.to_owned(), state),
+                None => self.idle.remove(participant),
+            };
+        }
+    }
+
+    /// The state as the batch leaves it: a batch that starts streaming (StartChatContact)
+    /// streams its own items.
+    fn overlay(&mut self, batch: &Batch) {
+        let prefix = format!("{}/", batch.contact_id);
+        for write in batch.records.iter().filter(|w| w.kind == RECORD) {
+            if let Some(rest) = write.key.strip_prefix(&prefix) {
+                self.set(rest, write.value.clone());
+            }
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -80,7 +95,8 @@ impl Live {
     }
 }
 
-/// The service's view of the store.
+/// The service's view of the store. Every method but `commit` is the wrapped store's own
+/// (a method added to the Store port must be passed through here too, or its default runs).
 pub(crate) struct HookedStore {
     inner: Arc<dyn Store>,
     service: Weak<Service>,
@@ -103,34 +119,50 @@ struct Done {
 
 impl Service {
     async fn commit_hooked(&self, inner: &dyn Store, batch: Batch) -> Result<Committed, StoreError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let live = Live::read(inner, &batch.contact_id).await?;
+        // The last attempt leaves the timers alone rather than fail the append or skip streaming.
+        for attempt in 1..=CAS_ATTEMPTS {
+            let reset = attempt < CAS_ATTEMPTS;
+            if !reset {
+                tracing::warn!(contact = %batch.contact_id, "timer state kept changing; appending without resetting timers");
+            }
+            let mut live = Live::read(inner, &batch.contact_id).await?;
+            live.overlay(&batch);
             if live.is_empty() {
                 return inner.commit(batch).await;
             }
             let mut hooked = batch.clone();
-            let done = self.add_hooks(inner, &live, &mut hooked).await?;
+            let done = self.add_hooks(inner, &live, &mut hooked, reset).await?;
             match inner.commit(hooked).await {
                 Ok(Committed::Applied { seqs }) => {
                     self.after_hooks(inner, &batch.contact_id, done).await;
                     return Ok(Committed::Applied { seqs });
                 }
                 // A timer fired (or another message reset the same timers) in between: read again.
-                Err(StoreError::CheckFailed(Check::RecordIs { kind, .. })) if kind == RECORD => continue,
+                Err(StoreError::CheckFailed(Check::RecordIs { kind, .. })) if kind == RECORD && reset => {
+                    continue
+                }
                 other => return other,
             }
         }
-        tracing::warn!(contact = %batch.contact_id, "timer state kept changing; appending without resetting timers");
         inner.commit(batch).await
     }
 
-    async fn add_hooks(&self, inner: &dyn Store, live: &Live, batch: &mut Batch) -> Result<Done, StoreError> {
-        let items: Vec<Item> = batch.items.iter().filter_map(|i| serde_json::from_str(&i.json).ok()).collect();
+    async fn add_hooks(
+        &self,
+        inner: &dyn Store,
+        live: &Live,
+        batch: &mut Batch,
+        reset: bool,
+    ) -> Result<Done, StoreError> {
+        let items: Vec<Item> =
+            batch.items.iter().filter_map(|i| serde_json::from_str(&i.json).ok()).collect();
         let mut done = Done::default();
         let now = self.clock.now();
-        let reset = chat_timers::reset_for(live, &items, now, batch);
-        done.timers_set = reset.touched;
-        done.returned = reset.returned;
+        if reset {
+            let reset = chat_timers::reset_for(live, &items, now, batch);
+            done.timers_set = reset.touched;
+            done.returned = reset.returned;
+        }
         if live.streams.is_empty() {
             return Ok(done);
         }
@@ -174,7 +206,9 @@ impl Service {
 impl Store for HookedStore {
     async fn commit(&self, batch: Batch) -> Result<Committed, StoreError> {
         match self.service.upgrade() {
-            Some(service) if !batch.items.is_empty() => service.commit_hooked(self.inner.as_ref(), batch).await,
+            Some(service) if !batch.items.is_empty() => {
+                service.commit_hooked(self.inner.as_ref(), batch).await
+            }
             _ => self.inner.commit(batch).await,
         }
     }
@@ -211,6 +245,24 @@ impl Store for HookedStore {
         self.inner.due_timers(now, limit).await
     }
 
+    async fn claim_timers(
+        &self,
+        now: Millis,
+        limit: usize,
+        lease_until: Millis,
+    ) -> Result<Vec<Timer>, StoreError> {
+        self.inner.claim_timers(now, limit, lease_until).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Millis,
+        limit: usize,
+        lease_until: Millis,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.inner.claim_outbox(now, limit, lease_until).await
+    }
+
     async fn next_timer(&self) -> Result<Option<Millis>, StoreError> {
         self.inner.next_timer().await
     }
@@ -219,7 +271,12 @@ impl Store for HookedStore {
         self.inner.record(kind, key).await
     }
 
-    async fn records(&self, kind: &str, prefix: &str, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+    async fn records(
+        &self,
+        kind: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         self.inner.records(kind, prefix, limit).await
     }
 

@@ -146,7 +146,9 @@ impl ApiError for ConnectError {
             ConnectError::ResourceNotFound(_) => 404,
             ConnectError::ContactNotFound(_) => 410,
             ConnectError::AccessDenied(_) => 403,
-            ConnectError::Conflict(_) | ConnectError::Idempotency(_) | ConnectError::DuplicateResource(_) => 409,
+            ConnectError::Conflict(_) | ConnectError::Idempotency(_) | ConnectError::DuplicateResource(_) => {
+                409
+            }
             ConnectError::ServiceQuotaExceeded(_) => 402,
             ConnectError::LimitExceeded(_) | ConnectError::Throttling(_) => 429,
             ConnectError::InternalService(_) => 500,

@@ -62,6 +62,17 @@ const PATTERN_SAMPLES: &[(&str, &str, &str)] = &[
         "0f5e6e1c-1d3a-4b9d-8c7e-123456789abc",
         "0F5E6E1C-1D3A-4B9D-8C7E-123456789ABC",
     ),
+    // CreateView, CreateViewVersion, UpdateParticipantAuthentication
+    ("^[\\x20-\\x21\\x23-\\x5B\\x5D-\\x7E]*$", "access_denied", "quote\"inside"),
+    ("^(?!aws:)[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$", "team", "aws:team"),
+    ("^[a-zA-Z0-9]$", "a", "ab"),
+    (
+        "^([\\p{L}\\p{N}_.:\\/=+\\-@,()']+[\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@,()']*)$",
+        "An order form, v2",
+        " leading space",
+    ),
+    ("^([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)$", "token-1", "semi;colon"),
+    ("^[a-zA-Z0-9\\_\\-:\\/]+$", "instance-1", "no spaces allowed"),
 ];
 
 /// A multi-byte character for length checks: limits count code points, not bytes.
@@ -232,10 +243,13 @@ impl ModelJson {
         if variant == 0 || base.is_empty() {
             return base;
         }
-        // vary the last character
+        // vary the last character, and the one before it past 26 variants (maps of 50 tags)
         let mut chars: Vec<char> = base.chars().collect();
         let last = chars.len() - 1;
         chars[last] = char::from(b'a' + (variant % 26) as u8);
+        if variant >= 26 && last > 0 {
+            chars[last - 1] = char::from(b'a' + (variant / 26 % 26) as u8);
+        }
         chars.into_iter().collect()
     }
 
@@ -649,9 +663,17 @@ impl ModelJson {
         report.checks += 1;
         let where_ = format!("{:?} {op} '{}' ({}): {}", self.api, t.path, t.shape, case.label);
         let result = validate(self.api, op, &value);
+        // A length at the model's limit may still break the shape's pattern: ViewContentSha256
+        // (max 64, pattern `^[a-zA-Z0-9]$`) contradicts itself, and an empty string fails a
+        // `+` pattern too. Pattern violations alongside a length case are the model's, not
+        // the validator's.
+        let pattern_only = |v: &String| v.contains("Member must satisfy regular expression pattern");
         let Some(expect) = &case.expect else {
             if let Err(e) = result {
-                report.failures.push(format!("{where_}: valid input rejected: {}", e.message));
+                let boundary = case.label.ends_with("boundary");
+                if !(boundary && e.violations.iter().all(pattern_only)) {
+                    report.failures.push(format!("{where_}: valid input rejected: {}", e.message));
+                }
             }
             return;
         };
@@ -668,7 +690,9 @@ impl ModelJson {
             Ok(()) => report.failures.push(format!("{where_}: NOT ENFORCED (input accepted)")),
             Err(e) => {
                 let named = e.violations.iter().any(|v| v.contains(&needle));
-                if !named || e.violations.len() != 1 {
+                let only_patterns = kind.contains("length")
+                    && e.violations.iter().filter(|v| !v.contains(&needle)).all(pattern_only);
+                if !named || (e.violations.len() != 1 && !only_patterns) {
                     report.failures.push(format!(
                         "{where_}: expected exactly one violation containing {needle:?}, got: {}",
                         e.message

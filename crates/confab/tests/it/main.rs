@@ -10,6 +10,7 @@ mod e2e;
 mod errors;
 mod surface_attachments;
 mod surface_persistent;
+mod surface_streaming;
 mod surface_views_auth;
 mod idempotency;
 mod tokens;

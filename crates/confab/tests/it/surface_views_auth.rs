@@ -43,7 +43,13 @@ actions = ["Close"]
     )
 }
 
-async fn create_view(server: &Server, instance: &str, name: &str, status: ViewStatus, template: &str) -> String {
+async fn create_view(
+    server: &Server,
+    instance: &str,
+    name: &str,
+    status: ViewStatus,
+    template: &str,
+) -> String {
     let out = server
         .connect()
         .create_view()
@@ -75,7 +81,8 @@ async fn views_are_created_versioned_and_described() {
     let server = Server::start();
     let chat = start_chat(&server).await;
     let customer = connect_participant(&server, &chat.customer_token).await;
-    let template = r#"{"Head":{"Title":"$.Title"},"Body":[{"Type":"Text","Props":{"Value":"$.Detail.Text"}}]}"#;
+    let template =
+        r#"{"Head":{"Title":"$.Title"},"Body":[{"Type":"Text","Props":{"Value":"$.Detail.Text"}}]}"#;
 
     let created = server
         .connect()
@@ -160,7 +167,8 @@ async fn views_are_created_versioned_and_described() {
     let v1 = describe(&server, &customer.connection_token, &format!("{arn}:1")).await;
     assert_eq!(v1.version, Some(1));
     assert_eq!(v1.content.and_then(|c| c.template).as_deref(), Some(template));
-    let err = code(server.connect().create_view_version().instance_id(OTHER_INSTANCE).view_id(&id).send().await);
+    let err =
+        code(server.connect().create_view_version().instance_id(OTHER_INSTANCE).view_id(&id).send().await);
     assert_eq!(err, "ResourceNotFoundException");
 
     // Names are unique per instance; another instance may reuse one.
@@ -223,7 +231,9 @@ async fn view_errors() {
         .await
         .expect_err("unknown view")
         .into_service_error();
-    let aws_sdk_connectparticipant::operation::describe_view::DescribeViewError::ResourceNotFoundException(nf) = err
+    let aws_sdk_connectparticipant::operation::describe_view::DescribeViewError::ResourceNotFoundException(
+        nf,
+    ) = err
     else {
         panic!("expected ResourceNotFoundException, got {err:?}");
     };
@@ -284,8 +294,10 @@ async fn views_from_the_settings_keep_their_versions_across_restarts() {
     // Restarted with a new template: $LATEST follows it as version 2; version 1 stays.
     let dir = server.kill();
     let second = r#"{"Head":{"Title":"$.Order"}}"#;
-    let server = Server::start_in(dir, &["--config", settings(&view_settings(second)).to_str().unwrap_or("")]);
-    let token = connect_participant(&server, &start_chat(&server).await.customer_token).await.connection_token;
+    let server =
+        Server::start_in(dir, &["--config", settings(&view_settings(second)).to_str().unwrap_or("")]);
+    let token =
+        connect_participant(&server, &start_chat(&server).await.customer_token).await.connection_token;
     let latest = describe(&server, &token, "order-status").await;
     assert_eq!(latest.content.and_then(|c| c.template).as_deref(), Some(second));
     let v1 = describe(&server, &token, "order-status:1").await;
@@ -294,9 +306,17 @@ async fn views_from_the_settings_keep_their_versions_across_restarts() {
     assert_eq!(v2.content.and_then(|c| c.template).as_deref(), Some(second));
     // Unchanged at the next restart: no version 3.
     let dir = server.kill();
-    let server = Server::start_in(dir, &["--config", settings(&view_settings(second)).to_str().unwrap_or("")]);
-    let token = connect_participant(&server, &start_chat(&server).await.customer_token).await.connection_token;
-    let err = server.participant().describe_view().connection_token(&token).view_token("order-status:3").send().await;
+    let server =
+        Server::start_in(dir, &["--config", settings(&view_settings(second)).to_str().unwrap_or("")]);
+    let token =
+        connect_participant(&server, &start_chat(&server).await.customer_token).await.connection_token;
+    let err = server
+        .participant()
+        .describe_view()
+        .connection_token(&token)
+        .view_token("order-status:3")
+        .send()
+        .await;
     assert_eq!(code(err), "ResourceNotFoundException");
 }
 
@@ -327,7 +347,10 @@ async fn an_interactive_message_naming_a_view_travels_unchanged() {
         .supported_messaging_content_types("text/plain")
         .supported_messaging_content_types(INTERACTIVE)
         .participant_details(
-            aws_sdk_connect::types::ParticipantDetails::builder().display_name("Customer").build().expect("details"),
+            aws_sdk_connect::types::ParticipantDetails::builder()
+                .display_name("Customer")
+                .build()
+                .expect("details"),
         )
         .send()
         .await
@@ -410,13 +433,23 @@ async fn auth_url(server: &Server, token: &str, session: &str) -> Result<String,
         .await;
     match r {
         Ok(out) => Ok(out.authentication_url.expect("AuthenticationUrl")),
-        Err(e) => Err(aws_sdk_connectparticipant::error::ProvideErrorMetadata::code(&e).unwrap_or_default().to_owned()),
+        Err(e) => Err(aws_sdk_connectparticipant::error::ProvideErrorMetadata::code(&e)
+            .unwrap_or_default()
+            .to_owned()),
     }
 }
 
 async fn cancel(server: &Server, token: &str, session: &str) -> Result<(), String> {
-    let r = server.participant().cancel_participant_authentication().connection_token(token).session_id(session).send().await;
-    r.map(|_| ()).map_err(|e| aws_sdk_connectparticipant::error::ProvideErrorMetadata::code(&e).unwrap_or_default().to_owned())
+    let r = server
+        .participant()
+        .cancel_participant_authentication()
+        .connection_token(token)
+        .session_id(session)
+        .send()
+        .await;
+    r.map(|_| ()).map_err(|e| {
+        aws_sdk_connectparticipant::error::ProvideErrorMetadata::code(&e).unwrap_or_default().to_owned()
+    })
 }
 
 async fn report(server: &Server, state: &str, code: Option<&str>, error: Option<&str>) -> Result<(), String> {
@@ -433,7 +466,8 @@ async fn report(server: &Server, state: &str, code: Option<&str>, error: Option<
 }
 
 fn session_of(item: &Value) -> String {
-    let content: Value = serde_json::from_str(item["Content"].as_str().expect("Content")).expect("JSON Content");
+    let content: Value =
+        serde_json::from_str(item["Content"].as_str().expect("Content")).expect("JSON Content");
     content["SessionId"].as_str().expect("SessionId").to_owned()
 }
 
@@ -455,7 +489,8 @@ async fn customer_authentication_from_initiated_to_succeeded() {
     let url = auth_url(&server, &customer.connection_token, &session).await.expect("GetAuthenticationUrl");
     let (base, query) = url.split_once('?').expect("a query");
     assert_eq!(base, "https://idp.example/oauth2/authorize");
-    let params: Vec<(String, String)> = reqwest::Url::parse(&url).expect("URL").query_pairs().into_owned().collect();
+    let params: Vec<(String, String)> =
+        reqwest::Url::parse(&url).expect("URL").query_pairs().into_owned().collect();
     let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!(param("response_type"), Some("code"));
     assert_eq!(param("client_id"), Some("confab-widget"));
@@ -469,7 +504,10 @@ async fn customer_authentication_from_initiated_to_succeeded() {
     // Only the customer's own session, only a configured redirect URI.
     assert_eq!(auth_url(&server, &agent.connection_token, &session).await, Err("ValidationException".into()));
     let unknown = "00000000-0000-0000-0000-000000000000";
-    assert_eq!(auth_url(&server, &customer.connection_token, unknown).await, Err("ValidationException".into()));
+    assert_eq!(
+        auth_url(&server, &customer.connection_token, unknown).await,
+        Err("ValidationException".into())
+    );
     let elsewhere = server
         .participant()
         .get_authentication_url()
@@ -478,9 +516,15 @@ async fn customer_authentication_from_initiated_to_succeeded() {
         .redirect_uri("https://evil.example/")
         .send()
         .await;
-    assert_eq!(aws_sdk_connectparticipant::error::ProvideErrorMetadata::code(&elsewhere.expect_err("redirect")), Some("ValidationException"));
+    assert_eq!(
+        aws_sdk_connectparticipant::error::ProvideErrorMetadata::code(&elsewhere.expect_err("redirect")),
+        Some("ValidationException")
+    );
     // SessionId must be 36 characters (the model).
-    assert_eq!(auth_url(&server, &customer.connection_token, "short").await, Err("ValidationException".into()));
+    assert_eq!(
+        auth_url(&server, &customer.connection_token, "short").await,
+        Err("ValidationException".into())
+    );
     assert_eq!(auth_url(&server, "forged", &session).await, Err("AccessDeniedException".into()));
 
     // The redirect page reports the code: succeeded, once.
@@ -490,8 +534,14 @@ async fn customer_authentication_from_initiated_to_succeeded() {
     let succeeded = socket.until(&format!("{AUTH}succeeded")).await;
     assert_eq!(session_of(&succeeded), session);
     assert_eq!(report(&server, &session, Some("c0de"), None).await, Err("ConflictException".into()));
-    assert_eq!(cancel(&server, &customer.connection_token, &session).await, Err("ValidationException".into()));
-    assert_eq!(auth_url(&server, &customer.connection_token, &session).await, Err("ValidationException".into()));
+    assert_eq!(
+        cancel(&server, &customer.connection_token, &session).await,
+        Err("ValidationException".into())
+    );
+    assert_eq!(
+        auth_url(&server, &customer.connection_token, &session).await,
+        Err("ValidationException".into())
+    );
 
     // A second session that the provider fails.
     let failing = authenticate_customer(&server, &chat.contact_id).await;
@@ -508,7 +558,12 @@ async fn customer_authentication_from_initiated_to_succeeded() {
         .send()
         .await
         .expect("GetTranscript");
-    let kinds: Vec<&str> = transcript.transcript().iter().filter_map(|i| i.content_type()).filter(|t| t.starts_with(AUTH)).collect();
+    let kinds: Vec<&str> = transcript
+        .transcript()
+        .iter()
+        .filter_map(|i| i.content_type())
+        .filter(|t| t.starts_with(AUTH))
+        .collect();
     assert_eq!(kinds.len(), 4, "{kinds:?}");
 }
 
@@ -545,7 +600,11 @@ async fn the_url_window_and_the_sign_in_timeout() {
         .send()
         .await
         .expect("GetTranscript");
-    let expired = transcript.transcript().iter().filter(|i| i.content_type() == Some(&format!("{AUTH}expired"))).count();
+    let expired = transcript
+        .transcript()
+        .iter()
+        .filter(|i| i.content_type() == Some(&format!("{AUTH}expired")))
+        .count();
     assert_eq!(expired, 1);
 }
 
@@ -566,19 +625,30 @@ async fn cancelling_authentication() {
     send(&server, &customer.connection_token, "after").await;
     assert_eq!(socket.next_item().await.expect("an item")["Type"], "MESSAGE");
 
-    assert_eq!(auth_url(&server, &customer.connection_token, &session).await, Err("ValidationException".into()));
+    assert_eq!(
+        auth_url(&server, &customer.connection_token, &session).await,
+        Err("ValidationException".into())
+    );
     assert_eq!(report(&server, &session, Some("c"), None).await, Err("ConflictException".into()));
     let unknown = "00000000-0000-0000-0000-000000000000";
     assert_eq!(cancel(&server, &customer.connection_token, unknown).await, Err("ValidationException".into()));
     assert_eq!(cancel(&server, "forged", &session).await, Err("AccessDeniedException".into()));
 
     // AuthenticateCustomer's own errors: bad input, unknown contact, ended chat.
-    let (status, headers, _) = server.raw("POST", "/contact/authenticate-customer", &[], r#"{"ContactId":"x"}"#).await;
+    let (status, headers, _) =
+        server.raw("POST", "/contact/authenticate-customer", &[], r#"{"ContactId":"x"}"#).await;
     assert_eq!((status, headers["x-amzn-ErrorType"].to_str().ok()), (400, Some("InvalidParameterException")));
     let body = json!({"InstanceId": INSTANCE, "ContactId": "no-such-contact"}).to_string();
     let (status, _, _) = server.raw("POST", "/contact/authenticate-customer", &[], &body).await;
     assert_eq!(status, 404);
-    server.connect().stop_contact().instance_id(INSTANCE).contact_id(&chat.contact_id).send().await.expect("stop");
+    server
+        .connect()
+        .stop_contact()
+        .instance_id(INSTANCE)
+        .contact_id(&chat.contact_id)
+        .send()
+        .await
+        .expect("stop");
     let body = json!({"InstanceId": INSTANCE, "ContactId": chat.contact_id}).to_string();
     let (status, headers, _) = server.raw("POST", "/contact/authenticate-customer", &[], &body).await;
     assert_eq!((status, headers["x-amzn-ErrorType"].to_str().ok()), (400, Some("InvalidRequestException")));
@@ -637,7 +707,9 @@ async fn open_wss(
     ca_pem: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
     use futures_util::{SinkExt, StreamExt};
-    use tokio_rustls::rustls::{self, pki_types::pem::PemObject, pki_types::CertificateDer, pki_types::ServerName};
+    use tokio_rustls::rustls::{
+        self, pki_types::pem::PemObject, pki_types::CertificateDer, pki_types::ServerName,
+    };
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA")).expect("root");
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -649,9 +721,11 @@ async fn open_wss(
     let parsed = reqwest::Url::parse(url).expect("websocket URL");
     assert_eq!(parsed.scheme(), "wss");
     let host = parsed.host_str().expect("host").to_owned();
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), parsed.port().unwrap_or(443))).await.expect("tcp");
+    let tcp =
+        tokio::net::TcpStream::connect((host.as_str(), parsed.port().unwrap_or(443))).await.expect("tcp");
     let name = ServerName::try_from(host).expect("server name");
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.expect("TLS");
+    let tls =
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.expect("TLS");
     let (mut ws, _) = tokio_tungstenite::client_async(url, tls).await.expect("wss upgrade");
     let subscribe = r#"{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}"#;
     ws.send(tokio_tungstenite::tungstenite::Message::text(subscribe)).await.expect("subscribe");
@@ -671,7 +745,10 @@ async fn https_and_wss_with_a_certificate() {
         .instance_id(INSTANCE)
         .contact_flow_id(FLOW)
         .participant_details(
-            aws_sdk_connect::types::ParticipantDetails::builder().display_name("Customer").build().expect("details"),
+            aws_sdk_connect::types::ParticipantDetails::builder()
+                .display_name("Customer")
+                .build()
+                .expect("details"),
         )
         .send()
         .await
@@ -715,7 +792,13 @@ async fn https_and_wss_with_a_certificate() {
     let plain = http().get(server.url.replacen("https://", "http://", 1) + "/healthz").send().await;
     assert!(plain.is_err() || plain.is_ok_and(|r| !r.status().is_success()));
     let untrusting = server.participant();
-    let err = untrusting.send_message().connection_token(&token).content_type("text/plain").content("x").send().await;
+    let err = untrusting
+        .send_message()
+        .connection_token(&token)
+        .content_type("text/plain")
+        .content("x")
+        .send()
+        .await;
     assert!(err.is_err());
 }
 
@@ -741,5 +824,9 @@ async fn tls_needs_both_files() {
         .output()
         .expect("run confab");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("certificate"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("certificate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -3,6 +3,7 @@
 //! batch whose check fails (or that errors) is rolled back alone, commits once (one fsync
 //! for the whole group), updates the caches, and only then answers every batch.
 
+use super::checkpoint::Checkpointer;
 use super::rows::{self, seq_to_sql};
 use super::Shared;
 use confab_ports::{Batch, Check, Committed, Contact, Participant, StoreError};
@@ -53,6 +54,26 @@ impl Drop for AliveGuard {
 impl Writer {
     pub(crate) fn run(mut self) {
         let _alive = AliveGuard(self.shared.clone());
+        let checkpointer = self.start_checkpointer();
+        self.serve_jobs();
+        if let Some(c) = checkpointer {
+            c.stop();
+        }
+    }
+
+    /// Checkpoints move to their own thread; SQLite's automatic ones stay on if it cannot start.
+    fn start_checkpointer(&self) -> Option<Checkpointer> {
+        let readers = &self.shared.readers;
+        let checkpointer = Checkpointer::start(&readers.path, readers.busy_timeout, self.shared.clone())?;
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0") {
+            tracing::warn!(error = %e, "sqlite: keeping automatic checkpoints");
+            checkpointer.stop();
+            return None;
+        }
+        Some(checkpointer)
+    }
+
+    fn serve_jobs(&mut self) {
         let max = self.max_group.max(1);
         loop {
             let mut group: Vec<(Box<Batch>, Answer)> = Vec::new();

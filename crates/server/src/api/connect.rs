@@ -52,6 +52,29 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
             Ok(input) => respond(service.create_persistent_contact_association(input).await),
             Err(e) => invalid(e),
         },
+        Endpoint::StartContactStreaming => match parse(call.input) {
+            Ok(input) => respond(service.start_contact_streaming(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::StopContactStreaming => match parse(call.input) {
+            Ok(input) => respond(service.stop_contact_streaming(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::UpdateParticipantRoleConfig => match parse(call.input) {
+            Ok(input) => respond(service.update_participant_role_config(input).await),
+            Err(e) => invalid(e),
+        },
+        Endpoint::SendChatIntegrationEvent => {
+            let ctx = request_context(app, &call.headers);
+            match parse(call.input) {
+                Ok(input) => respond(service.send_chat_integration_event(&ctx, input).await),
+                Err(e) => invalid(e),
+            }
+        }
+        Endpoint::TransferContact => match parse(call.input) {
+            Ok(input) => respond(service.transfer_contact(input).await),
+            Err(e) => invalid(e),
+        },
         other => error_response(&ConnectError::InvalidRequest(format!(
             "{} is not supported by this server yet",
             other.name()

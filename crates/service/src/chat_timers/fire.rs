@@ -2,7 +2,9 @@
 //! customer. Each decision is made against the participant's idle record and committed
 //! with a compare-and-set on it, so a message that arrived meanwhile wins.
 
-use super::{disconnect_timer_key, idle_timer_key, timed, IdleState, RoleTimers, TIMER_DISCONNECT, TIMER_IDLE};
+use super::{
+    disconnect_timer_key, idle_timer_key, timed, IdleState, RoleTimers, TIMER_DISCONNECT, TIMER_IDLE,
+};
 use crate::hooks::{idle_key, Live, RECORD};
 use crate::lifecycle::reason;
 use crate::{items, Service};
@@ -31,7 +33,9 @@ impl Service {
         };
         let now = self.clock.now();
         let at = match timer.kind.as_str() {
-            TIMER_IDLE => due.timers.idle.map(|m| due.state.since + m * super::MINUTE_MS).filter(|_| !due.state.idle),
+            TIMER_IDLE => {
+                due.timers.idle.map(|m| due.state.since + m * super::MINUTE_MS).filter(|_| !due.state.idle)
+            }
             _ => due.timers.disconnect_due(due.state.since),
         };
         let Some(at) = at else {
@@ -57,7 +61,8 @@ impl Service {
             return Ok(None);
         };
         let participants = self.store.participants(&contact.id).await?;
-        let Some(participant) = timed(&participants).into_iter().find(|p| p.id == participant_id).cloned() else {
+        let Some(participant) = timed(&participants).into_iter().find(|p| p.id == participant_id).cloned()
+        else {
             return Ok(None);
         };
         let live = Live::read(self.store.as_ref(), &contact.id).await?;

@@ -155,7 +155,11 @@ pub(crate) fn reset_for(live: &Live, items: &[Item], now: Millis, batch: &mut Ba
         };
         seen.push(p);
         let key = idle_key(&batch.contact_id, p);
-        batch.checks.push(Check::RecordIs { kind: RECORD.into(), key: key.clone(), value: Some(raw.clone()) });
+        batch.checks.push(Check::RecordIs {
+            kind: RECORD.into(),
+            key: key.clone(),
+            value: Some(raw.clone()),
+        });
         batch.records.push(RecordWrite::set(RECORD, key, IdleState { since: now, idle: false }.to_json()));
         arm(batch, p, timers, now);
         reset.touched = true;
@@ -201,7 +205,8 @@ impl Service {
     /// A participant connected for the first time: when the customer and an agent are now
     /// both connected, the stored configuration is applied and everyone's timers start from
     /// now. This is also how a configuration changed during the chat takes effect: when a new
-    /// agent connects.
+    /// agent connects. Someone idle at that moment starts afresh, without a
+    /// participant.returned (UNCERTAIN: AWS does not say; a new agent is not their activity).
     pub(crate) async fn start_chat_timers(&self, contact_id: &str) -> Result<(), StoreError> {
         for _ in 0..3 {
             let live = Live::read(self.store.as_ref(), contact_id).await?;
@@ -217,7 +222,11 @@ impl Service {
             let mut batch = Batch::new(contact_id.to_owned());
             batch.checks = vec![
                 Check::ContactActive,
-                Check::RecordIs { kind: RECORD.into(), key: timers_key(contact_id), value: live.timers_raw.clone() },
+                Check::RecordIs {
+                    kind: RECORD.into(),
+                    key: timers_key(contact_id),
+                    value: live.timers_raw.clone(),
+                },
             ];
             let applied = TimersRecord { applied: Some(record.config), ..record };
             let json = serde_json::to_string(&applied).unwrap_or_default();
@@ -244,5 +253,45 @@ impl Service {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both(idle: Option<i64>, disconnect: Option<i64>) -> RoleTimers {
+        RoleTimers { idle, disconnect }
+    }
+
+    #[test]
+    fn auto_disconnect_starts_after_idle_when_both_are_set() {
+        assert_eq!(both(Some(2), Some(5)).disconnect_due(1_000), Some(1_000 + 7 * MINUTE_MS));
+        assert_eq!(both(None, Some(5)).disconnect_due(1_000), Some(1_000 + 5 * MINUTE_MS));
+        assert_eq!(both(Some(2), None).disconnect_due(1_000), None);
+    }
+
+    #[test]
+    fn arming_sets_the_first_timer_and_cancels_the_other() {
+        let mut batch = Batch::new("c");
+        arm(&mut batch, "p", both(Some(2), Some(5)), 0);
+        assert_eq!(batch.set_timers.len(), 1);
+        assert_eq!((batch.set_timers[0].kind.as_str(), batch.set_timers[0].due), (TIMER_IDLE, 2 * MINUTE_MS));
+        assert_eq!(batch.cancel_timers, vec![disconnect_timer_key("p")]);
+        let mut batch = Batch::new("c");
+        arm(&mut batch, "p", both(None, Some(3)), 0);
+        assert_eq!(batch.set_timers[0].kind, TIMER_DISCONNECT);
+        assert_eq!(batch.cancel_timers, vec![idle_timer_key("p")]);
+        let mut batch = Batch::new("c");
+        arm(&mut batch, "p", RoleTimers::default(), 0);
+        assert!(batch.set_timers.is_empty() && batch.cancel_timers.len() == 2);
+    }
+
+    #[test]
+    fn bots_follow_the_agent_settings_and_supervisors_have_none() {
+        let config = TimerConfig { customer: both(Some(2), None), agent: both(None, Some(4)) };
+        assert_eq!(config.for_role(Role::CustomBot), Some(config.agent));
+        assert_eq!(config.for_role(Role::Customer), Some(config.customer));
+        assert_eq!(config.for_role(Role::Supervisor), None);
     }
 }

@@ -91,9 +91,11 @@ impl Service {
                     input.source_id, input.destination_id
                 )));
             }
-            let started = self.start_chat_contact(ctx, new_chat(&self.config.streaming, input, subtype)).await?;
+            let started =
+                self.start_chat_contact(ctx, new_chat(&self.config.streaming, input, subtype)).await?;
             let mut batch = Batch::new(started.contact_id.clone());
-            batch.checks = vec![Check::RecordIs { kind: RECORD.into(), key: key.to_owned(), value: recorded }];
+            batch.checks =
+                vec![Check::RecordIs { kind: RECORD.into(), key: key.to_owned(), value: recorded }];
             batch.records.push(RecordWrite::set(RECORD, key, started.contact_id.clone()));
             match self.store.commit(batch).await {
                 Ok(_) => {
@@ -103,7 +105,9 @@ impl Service {
                     });
                 }
                 Err(StoreError::CheckFailed(_)) => {
-                    if let Some(contact) = self.store.contact(&started.contact_id).await.map_err(internal_c)? {
+                    if let Some(contact) =
+                        self.store.contact(&started.contact_id).await.map_err(internal_c)?
+                    {
                         self.end_chat(&contact, crate::lifecycle::reason::OTHER).await.map_err(internal_c)?;
                     }
                 }
@@ -117,7 +121,8 @@ impl Service {
         let Some(id) = contact_id else {
             return Ok(None);
         };
-        let Some(contact) = self.store.contact(id).await.map_err(internal_c)?.filter(|c| c.is_active()) else {
+        let Some(contact) = self.store.contact(id).await.map_err(internal_c)?.filter(|c| c.is_active())
+        else {
             return Ok(None);
         };
         let participants = self.store.participants(id).await.map_err(internal_c)?;
@@ -167,7 +172,7 @@ fn new_chat(
     StartChatContactInput {
         instance_id: config.integration_instance_id.clone(),
         contact_flow_id: config.integration_flow_id.clone(),
-        participant_details: ParticipantDetails { display_name, ..ParticipantDetails::default() },
+        participant_details: ParticipantDetails { display_name },
         attributes: details.attributes,
         supported_messaging_content_types: details.supported_messaging_content_types,
         segment_attributes: segments.as_object().cloned(),

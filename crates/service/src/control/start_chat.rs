@@ -20,8 +20,10 @@ impl Service {
         ctx: &RequestContext,
         input: StartChatContactInput,
     ) -> Result<StartChatContactOutput, ConnectError> {
-        let streaming =
-            crate::streaming::start_endpoint(&self.config.streaming, input.chat_streaming_configuration.as_ref())?;
+        let streaming = crate::streaming::start_endpoint(
+            &self.config.streaming,
+            input.chat_streaming_configuration.as_ref(),
+        )?;
         check_content_types(
             input.supported_messaging_content_types.as_deref(),
             input.segment_attributes.as_ref(),
@@ -74,7 +76,8 @@ impl Service {
         };
         let mut batch = Batch::new(contact_id.clone());
         // Streaming starts in this batch, so the joined event and initial message stream too.
-        out.streaming_id = streaming.as_deref().map(|endpoint| crate::streaming::first_stream(&mut batch, endpoint));
+        out.streaming_id =
+            streaming.as_deref().map(|endpoint| crate::streaming::first_stream(&mut batch, endpoint));
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&out).unwrap_or_default()));
         let mut new_items = vec![items::event(&customer, event::PARTICIPANT_JOINED, now)];
         if rehydrated.is_some() {

@@ -18,7 +18,10 @@ impl Service {
     ) -> Result<StartContactStreamingOutput, ConnectError> {
         let endpoint = input.chat_streaming_configuration.streaming_endpoint_arn;
         let contact = find_contact(self, &input.instance_id, &input.contact_id).await?.ok_or_else(|| {
-            ConnectError::ResourceNotFound(format!("Contact '{}' does not exist in this instance", input.contact_id))
+            ConnectError::ResourceNotFound(format!(
+                "Contact '{}' does not exist in this instance",
+                input.contact_id
+            ))
         })?;
         let key = input
             .client_token
@@ -27,7 +30,8 @@ impl Service {
             .map(|t| format!("StartContactStreaming:{}:{t}", contact.id));
         if let Some(k) = &key {
             if let Some(recorded) = self.store.idempotent(k).await.map_err(internal_c)? {
-                return serde_json::from_str(&recorded).map_err(|e| ConnectError::InternalService(e.to_string()));
+                return serde_json::from_str(&recorded)
+                    .map_err(|e| ConnectError::InternalService(e.to_string()));
             }
         }
         if !contact.is_active() {
@@ -54,7 +58,11 @@ impl Service {
             let mut batch = Batch::new(contact.id.clone());
             batch.checks = vec![
                 Check::ContactActive,
-                Check::RecordIs { kind: RECORD.into(), key: streams_key(&contact.id), value: live.streams_raw },
+                Check::RecordIs {
+                    kind: RECORD.into(),
+                    key: streams_key(&contact.id),
+                    value: live.streams_raw,
+                },
             ];
             batch.idempotency = key.clone().map(|k| (k, serde_json::to_string(&out).unwrap_or_default()));
             let json = serde_json::to_string(&streams).unwrap_or_default();
@@ -62,17 +70,22 @@ impl Service {
             match self.store.commit(batch).await {
                 Ok(Committed::Applied { .. }) => return Ok(out),
                 Ok(Committed::Replayed { response }) => {
-                    return serde_json::from_str(&response).map_err(|e| ConnectError::InternalService(e.to_string()))
+                    return serde_json::from_str(&response)
+                        .map_err(|e| ConnectError::InternalService(e.to_string()))
                 }
                 Err(StoreError::CheckFailed(Check::RecordIs { .. })) => continue,
                 Err(StoreError::CheckFailed(_)) => return Err(ended(&contact.id)),
                 Err(e) => return Err(internal_c(e)),
             }
         }
-        Err(ConnectError::InternalService("The contact's streaming endpoints kept changing; try again".into()))
+        Err(ConnectError::InternalService(
+            "The contact's streaming endpoints kept changing; try again".into(),
+        ))
     }
 }
 
 fn ended(contact_id: &str) -> ConnectError {
-    ConnectError::InvalidRequest(format!("Contact '{contact_id}' has ended; streaming can no longer be started"))
+    ConnectError::InvalidRequest(format!(
+        "Contact '{contact_id}' has ended; streaming can no longer be started"
+    ))
 }

@@ -14,9 +14,15 @@ const ATTEMPTS: usize = 5;
 impl Service {
     /// Stopping works on an ended contact too (streaming already stopped with it), so
     /// clean-up code need not know whether the chat is over.
-    pub async fn stop_contact_streaming(&self, input: StopContactStreamingInput) -> Result<Empty, ConnectError> {
+    pub async fn stop_contact_streaming(
+        &self,
+        input: StopContactStreamingInput,
+    ) -> Result<Empty, ConnectError> {
         let contact = find_contact(self, &input.instance_id, &input.contact_id).await?.ok_or_else(|| {
-            ConnectError::ResourceNotFound(format!("Contact '{}' does not exist in this instance", input.contact_id))
+            ConnectError::ResourceNotFound(format!(
+                "Contact '{}' does not exist in this instance",
+                input.contact_id
+            ))
         })?;
         for _ in 0..ATTEMPTS {
             let live = Live::read(self.store.as_ref(), &contact.id).await.map_err(internal_c)?;
@@ -29,7 +35,8 @@ impl Service {
             let rest: Vec<_> = live.streams.iter().filter(|s| s.id != input.streaming_id).cloned().collect();
             let mut batch = Batch::new(contact.id.clone());
             let key = streams_key(&contact.id);
-            batch.checks = vec![Check::RecordIs { kind: RECORD.into(), key: key.clone(), value: live.streams_raw }];
+            batch.checks =
+                vec![Check::RecordIs { kind: RECORD.into(), key: key.clone(), value: live.streams_raw }];
             batch.records.push(if rest.is_empty() {
                 RecordWrite::delete(RECORD, key)
             } else {
@@ -41,6 +48,8 @@ impl Service {
                 Err(e) => return Err(internal_c(e)),
             }
         }
-        Err(ConnectError::InternalService("The contact's streaming endpoints kept changing; try again".into()))
+        Err(ConnectError::InternalService(
+            "The contact's streaming endpoints kept changing; try again".into(),
+        ))
     }
 }

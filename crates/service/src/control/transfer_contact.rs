@@ -11,7 +11,10 @@ use confab_wire::ConnectError;
 impl Service {
     pub async fn transfer_contact(&self, input: TransferContactInput) -> Result<Empty, ConnectError> {
         let contact = find_contact(self, &input.instance_id, &input.contact_id).await?.ok_or_else(|| {
-            ConnectError::ResourceNotFound(format!("Contact '{}' does not exist in this instance", input.contact_id))
+            ConnectError::ResourceNotFound(format!(
+                "Contact '{}' does not exist in this instance",
+                input.contact_id
+            ))
         })?;
         if input.queue_id.is_some() && input.user_id.is_some() {
             return Err(ConnectError::InvalidRequest("Give QueueId or UserId, not both".into()));

@@ -24,14 +24,16 @@ impl Service {
         &self,
         input: UpdateParticipantRoleConfigInput,
     ) -> Result<Empty, ConnectError> {
-        let list = input
-            .channel_configuration
-            .chat
-            .map(|c| c.participant_timer_config_list)
-            .ok_or_else(|| ConnectError::InvalidRequest("ChannelConfiguration.Chat is required for chat contacts".into()))?;
+        let list =
+            input.channel_configuration.chat.map(|c| c.participant_timer_config_list).ok_or_else(|| {
+                ConnectError::InvalidRequest("ChannelConfiguration.Chat is required for chat contacts".into())
+            })?;
         check_unique(&list)?;
         let contact = find_contact(self, &input.instance_id, &input.contact_id).await?.ok_or_else(|| {
-            ConnectError::ResourceNotFound(format!("Contact '{}' does not exist in this instance", input.contact_id))
+            ConnectError::ResourceNotFound(format!(
+                "Contact '{}' does not exist in this instance",
+                input.contact_id
+            ))
         })?;
         if !contact.is_active() {
             return Err(ConnectError::InvalidRequest(format!("Contact '{}' has ended", contact.id)));
@@ -67,7 +69,8 @@ fn json(record: &TimersRecord) -> String {
 /// Each (ParticipantRole, TimerType) at most once (SPEC §5.8).
 fn check_unique(list: &[ParticipantTimerConfiguration]) -> Result<(), ConnectError> {
     for (i, a) in list.iter().enumerate() {
-        if list[..i].iter().any(|b| b.participant_role == a.participant_role && b.timer_type == a.timer_type) {
+        if list[..i].iter().any(|b| b.participant_role == a.participant_role && b.timer_type == a.timer_type)
+        {
             return Err(ConnectError::InvalidParameter(format!(
                 "ParticipantTimerConfigList sets the {} {} timer more than once",
                 a.participant_role, a.timer_type

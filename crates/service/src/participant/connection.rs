@@ -25,6 +25,9 @@ impl Service {
                 "WEBRTC_CONNECTION is not available: this server has no media plane. Request WEBSOCKET and/or CONNECTION_CREDENTIALS.",
             ));
         }
+        // ConnectParticipant is how a streaming customer (no websocket) and agents acknowledge
+        // the connection. AWS says it works only for those; confab honours it for anyone
+        // rather than fail a client (UNCERTAIN: what AWS answers otherwise).
         if !types.is_empty() || input.connect_participant == Some(true) {
             self.mark_connected(&session.participant).await?;
         }

@@ -87,7 +87,7 @@ impl Service {
         }
         let extension =
             input.attachment_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-        if !limits.allowed_extensions.iter().any(|e| *e == extension) {
+        if !limits.allowed_extensions.contains(&extension) {
             return Err(ParticipantError::validation(format!(
                 "Attachments of type '.{extension}' are not allowed; allowed: {}",
                 limits.allowed_extensions.iter().map(|e| format!(".{e}")).collect::<Vec<_>>().join(" ")

@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// How often the loop looks for retries that came due (new deliveries wake it at once).
 const POLL_MS: i64 = 1_000;
+/// A delivery's lease outlasts its POST's timeout by this much.
+const LEASE_MARGIN_MS: i64 = 15_000;
 /// Deliveries in flight at once, across all streams.
 const MAX_IN_FLIGHT: usize = 64;
 
@@ -22,25 +24,46 @@ type InFlight = Arc<Mutex<HashSet<String>>>;
 impl Service {
     /// Runs until the process ends.
     pub async fn run_streaming(self: Arc<Service>) {
-        let client = match reqwest::Client::builder()
-            .timeout(Duration::from_millis(self.config.streaming.timeout_ms))
-            .user_agent("confab-streaming")
-            .no_proxy()
-            .build()
-        {
-            Ok(client) => client,
-            Err(e) => return tracing::error!(error = %e, "no HTTP client: message streaming is off"),
+        let Some(client) = self.http_client() else {
+            return;
         };
         let in_flight: InFlight = Arc::default();
         loop {
             let now = self.clock.now();
-            match self.store.outbox_due(now, MAX_IN_FLIGHT).await {
+            // Leased for longer than one POST may take: in a cluster, another node sends a
+            // stream's head only once this node had time to finish (or died).
+            let lease_until = now
+                + i64::try_from(self.config.streaming.timeout_ms).unwrap_or(i64::MAX / 2)
+                + LEASE_MARGIN_MS;
+            match self.store.claim_outbox(now, MAX_IN_FLIGHT, lease_until).await {
                 Ok(due) => self.start_deliveries(&client, &in_flight, due),
                 Err(e) => tracing::warn!(error = %e, "reading the streaming outbox failed"),
             }
             tokio::select! {
                 () = self.clock.sleep_until(now + POLL_MS) => {}
                 () = self.streaming_queued.notified() => {}
+            }
+        }
+    }
+
+    /// The client for sinks: http, and https trusting the system's root certificates.
+    fn http_client(&self) -> Option<reqwest::Client> {
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_millis(self.config.streaming.timeout_ms))
+                .user_agent("confab-streaming")
+                .no_proxy()
+        };
+        match builder().build() {
+            Ok(client) => Some(client),
+            Err(e) => {
+                // Unreadable system certificates must not stop plain-http streaming.
+                tracing::warn!(error = %e, "system root certificates unusable: https sinks will fail");
+                builder()
+                    .tls_built_in_root_certs(false)
+                    .build()
+                    .map_err(|e| tracing::error!(error = %e, "no HTTP client: message streaming is off"))
+                    .ok()
             }
         }
     }

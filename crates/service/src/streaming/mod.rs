@@ -79,7 +79,9 @@ impl StreamingConfig {
             ));
         }
         if lower.ends_with(".fifo") {
-            return Err(format!("'{endpoint}' is a FIFO topic; message streaming supports standard SNS topics only"));
+            return Err(format!(
+                "'{endpoint}' is a FIFO topic; message streaming supports standard SNS topics only"
+            ));
         }
         self.sinks.get(endpoint).cloned().ok_or_else(|| {
             format!(
@@ -91,7 +93,11 @@ impl StreamingConfig {
 
 fn is_sns_arn(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 6 && parts[0] == "arn" && parts[1].starts_with("aws") && parts[2] == "sns" && !parts[5].is_empty()
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "sns"
+        && !parts[5].is_empty()
 }
 
 /// One streaming endpoint of a contact.
@@ -149,7 +155,14 @@ pub(crate) fn first_stream(batch: &mut Batch, endpoint: &str) -> String {
 
 impl Service {
     /// Queues the deliveries of one item (as pushed on the websocket) to every stream.
-    pub(crate) fn queue_item(&self, batch: &mut Batch, contact: &Contact, streams: &[Stream], item: &Item, now: Millis) {
+    pub(crate) fn queue_item(
+        &self,
+        batch: &mut Batch,
+        contact: &Contact,
+        streams: &[Stream],
+        item: &Item,
+        now: Millis,
+    ) {
         let message = items::pushed_json(item, contact);
         for stream in streams {
             let message_id = uuid::Uuid::new_v4().to_string();
@@ -163,7 +176,13 @@ impl Service {
     }
 
     /// Queues a pushed-only item (typing, timer events) into a batch; receipts are not streamed.
-    pub(crate) fn queue_ephemeral(&self, batch: &mut Batch, contact: &Contact, streams: &[Stream], item: &Item) {
+    pub(crate) fn queue_ephemeral(
+        &self,
+        batch: &mut Batch,
+        contact: &Contact,
+        streams: &[Stream],
+        item: &Item,
+    ) {
         if item.kind.as_deref() != Some(TYPE_MESSAGE_METADATA) {
             self.queue_item(batch, contact, streams, item, self.clock.now());
         }
@@ -208,7 +227,8 @@ impl Service {
         attributes.insert("InitialContactId".into(), string(&contact.initial_contact_id));
         attributes.insert("ContactId".into(), string(&contact.id));
         // Events of the chat itself (chat.ended) have no sender: SYSTEM (UNCERTAIN).
-        attributes.insert("ParticipantRole".into(), string(item.participant_role.as_deref().unwrap_or("SYSTEM")));
+        attributes
+            .insert("ParticipantRole".into(), string(item.participant_role.as_deref().unwrap_or("SYSTEM")));
         attributes.insert("InstanceId".into(), string(&contact.instance_id));
         attributes.insert("AccountId".into(), string(&self.config.account_id));
         if let Some(kind) = &item.kind {
@@ -245,10 +265,16 @@ mod tests {
         let mut config = StreamingConfig::default();
         config.sinks.insert("arn:aws:sns:us-east-1:123456789012:chat".into(), "http://127.0.0.1:9/x".into());
         assert_eq!(config.target("http://127.0.0.1:1/in").as_deref(), Ok("http://127.0.0.1:1/in"));
-        assert_eq!(config.target("arn:aws:sns:us-east-1:123456789012:chat").as_deref(), Ok("http://127.0.0.1:9/x"));
-        let unknown = config.target("arn:aws:sns:us-east-1:123456789012:other").unwrap_err();
+        assert_eq!(
+            config.target("arn:aws:sns:us-east-1:123456789012:chat").as_deref(),
+            Ok("http://127.0.0.1:9/x")
+        );
+        let unknown = config.target("arn:aws:sns:us-east-1:123456789012:other").expect_err("unmapped");
         assert!(unknown.contains("[service.streaming] sinks"), "{unknown}");
-        assert!(config.target("arn:aws:sns:us-east-1:123456789012:t.fifo").unwrap_err().contains("FIFO"));
+        assert!(config
+            .target("arn:aws:sns:us-east-1:123456789012:t.fifo")
+            .expect_err("fifo")
+            .contains("FIFO"));
         assert!(config.target("arn:aws:sqs:us-east-1:123456789012:q").is_err());
         assert!(config.target("ftp://x").is_err());
     }
