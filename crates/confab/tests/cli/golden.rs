@@ -149,37 +149,53 @@ fn check_request(
     }
 }
 
+/// Runs `check` on every item, a few at a time (each runs processes; the machine has 2 cores),
+/// and collects the failures.
+fn in_parallel<T: Sync>(items: &[T], check: impl Fn(&T, &mut Vec<String>) + Sync) -> Vec<String> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let mut found = Vec::new();
+                check(item, &mut found);
+                failures.lock().expect("failures").extend(found);
+            });
+        }
+    });
+    failures.into_inner().expect("failures")
+}
+
 #[test]
 fn output_matches_the_aws_cli_for_every_case() {
     let cases = cases();
     assert!(cases.len() >= 50, "the goldens are missing: run crates/cli/tests/golden/capture.sh");
-    let mut failures = Vec::new();
-    for case in &cases {
-        run_case(case, &mut failures);
-    }
+    let failures = in_parallel(&cases, run_case);
     assert!(failures.is_empty(), "{} differences:\n\n{}", failures.len(), failures.join("\n\n"));
 }
 
 #[test]
 fn skeletons_match_the_aws_cli_for_every_operation() {
     let text = std::fs::read_to_string(golden_dir().join("skeletons.json")).expect("skeletons.json");
-    let skeletons: serde_json::Map<String, Value> = serde_json::from_str(&text).expect("skeletons JSON");
+    let skeletons: Vec<(String, Value)> = serde_json::from_str::<serde_json::Map<String, Value>>(&text)
+        .expect("skeletons JSON")
+        .into_iter()
+        .collect();
+    assert!(skeletons.len() >= 22, "skeletons.json is missing operations: run capture.sh");
     let dir = TempDir::new("skeleton");
-    let mut failures = Vec::new();
-    for (command, want) in &skeletons {
+    let failures = in_parallel(&skeletons, |(command, want), failures| {
         let mut argv: Vec<String> = command.split(' ').map(str::to_owned).collect();
         argv.push("--generate-cli-skeleton".into());
         let got = confab(&argv, &dir.0);
-        if got.stdout != want.as_str().expect("skeleton") || got.code != 0 {
+        let want = want.as_str().expect("skeleton");
+        if got.stdout != want || got.code != 0 {
             failures.push(format!(
-                "{command}:\n--- aws\n{}\n--- confab ({})\n{}{}",
-                want.as_str().unwrap_or_default(),
-                got.code,
-                got.stdout,
-                got.stderr
+                "{command} (if the model changed, re-run crates/cli/tests/golden/capture.sh):\n--- aws\n{want}\n--- confab ({})\n{}{}",
+                got.code, got.stdout, got.stderr
             ));
         }
-    }
-    assert!(skeletons.len() >= 22, "skeletons.json is missing operations: run capture.sh");
+    });
     assert!(failures.is_empty(), "{} differences:\n\n{}", failures.len(), failures.join("\n\n"));
 }

@@ -179,7 +179,8 @@ async fn uploads_never_completed_are_swept() {
     assert!(Path::new(&blob).exists(), "the bytes are in the data folder");
     server.advance(300.0 + 3600.0 + 1.0).await;
     let mut gone = false;
-    for _ in 0..100 {
+    // Up to 10 s: the timer loop runs behind everything else on a loaded 2-core machine.
+    for _ in 0..500 {
         if !blob.exists() {
             gone = true;
             break;
