@@ -1,6 +1,7 @@
 //! `confab`: the server (`confab serve`) and its clients: `confab connectparticipant` and
 //! `confab connect` (the AWS CLI's commands), and `confab chat`.
 
+mod backends;
 mod serve;
 mod settings;
 

@@ -4,8 +4,7 @@
 use anyhow::{bail, Context};
 use base64::Engine;
 use clap::{Args, ValueEnum};
-use confab_embedded::{FileBlobs, InProcessBus, SqliteStore};
-use confab_ports::{Blobs, Bus, Clock, ManualClock, Store, SystemClock};
+use confab_ports::{Clock, ManualClock, SystemClock};
 use confab_server::{App, ServerConfig};
 use confab_service::{Ports, Service};
 use serde::Deserialize;
@@ -61,8 +60,38 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     /// Key for tokens (base64, ≥ 32 bytes); by default generated once into the data folder.
     secret: Option<String>,
+    /// `sqlite://PATH` (default: in the data folder) or `postgres://…` (optionally `?schema=`).
+    store: Option<String>,
+    /// `memory` (default) or `nats://…` (optionally `?prefix=` for the subjects).
+    bus: Option<String>,
+    /// `file://PATH` (default: in the data folder) or `s3://bucket/prefix` (see `[s3]`).
+    blobs: Option<String>,
+    /// This node's name on the bus (default: host name and process id).
+    node_id: Option<String>,
+    s3: crate::backends::S3Section,
     server: ServerConfig,
     service: confab_service::Config,
+}
+
+impl FileConfig {
+    fn choice(&self) -> crate::backends::Choice {
+        let node_id = self.node_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            format!("{}-{}", host.trim(), std::process::id())
+        });
+        crate::backends::Choice {
+            store: self.store.clone(),
+            bus: self.bus.clone(),
+            blobs: self.blobs.clone(),
+            node_id,
+            s3: self.s3.clone(),
+        }
+    }
+
+    /// Several nodes must share the token key: a generated one would differ on each.
+    fn is_cluster(&self) -> bool {
+        self.store.as_deref().is_some_and(|s| s.starts_with("postgres"))
+    }
 }
 
 pub fn main(args: ServeArgs) -> ExitCode {
@@ -95,6 +124,9 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let _lock = lock_data_dir(&data_dir)?;
+    if file.is_cluster() && file.secret.is_none() {
+        bail!("with a shared store every node needs the same token key: set `secret` (or CONFAB_SECRET)");
+    }
     let secret = secret(&data_dir, file.secret.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(start(listen, data_dir, secret, file, args.test_clock))
@@ -107,19 +139,14 @@ async fn start(
     file: FileConfig,
     test_clock: bool,
 ) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&data_dir.join("confab.db"))
-        .map_err(|e| anyhow::anyhow!("opening the store: {e}"))?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let bus = Arc::new(InProcessBus::new());
+    let backends = crate::backends::open(&file.choice(), &data_dir).await?;
+    let (store, bus, blobs) = (backends.store, backends.bus, backends.blobs);
+    tracing::info!(store = backends.names[0], bus = backends.names[1], blobs = backends.names[2], "backends");
     let manual = test_clock.then(|| ManualClock::new(SystemClock.now()));
     let clock: Arc<dyn Clock> = match &manual {
         Some(m) => Arc::new(m.clone()),
         None => Arc::new(SystemClock),
     };
-    let blobs: Arc<dyn Blobs> = Arc::new(
-        FileBlobs::open(&data_dir.join("blobs"))
-            .map_err(|e| anyhow::anyhow!("opening the blob folder: {e}"))?,
-    );
     let service = Service::new(Ports { store, bus: bus.clone(), blobs, clock }, file.service, &secret);
     service.load_views().await.map_err(|e| anyhow::anyhow!("loading the views of the settings: {e}"))?;
     let tls = tls_config(&file.server)?;

@@ -1,7 +1,8 @@
 //! Settings from three places, later ones winning: the TOML file, `CONFAB_*` variables, and
 //! flags. A variable names a setting by its path, sections joined with `__`:
 //! `CONFAB_SERVICE__MAX_MESSAGE_BYTES=4096` sets `[service] max_message_bytes = 4096`. At the
-//! top level only `CONFAB_SECRET` is a setting (the others are flags); other `CONFAB_*`
+//! top level only `CONFAB_SECRET`, `CONFAB_STORE`, `CONFAB_BUS`, `CONFAB_BLOBS` and
+//! `CONFAB_NODE_ID` are settings (the others are flags); other `CONFAB_*`
 //! names without a section are left alone, since tools around confab use that prefix too.
 
 use anyhow::Context;
@@ -13,7 +14,7 @@ const FLAG_VARIABLES: [&str; 8] =
     ["LISTEN", "DATA_DIR", "CONFIG", "LOG_FORMAT", "TEST_CLOCK", "BASE_PATH", "PUBLIC_URL", "LOG"];
 
 /// Top-level settings that only a file or a variable can set.
-const TOP_LEVEL: [&str; 1] = ["SECRET"];
+const TOP_LEVEL: [&str; 5] = ["SECRET", "STORE", "BUS", "BLOBS", "NODE_ID"];
 
 /// The settings table: the file (if any) with the environment laid over it.
 pub fn load(file: Option<&Path>, env: impl Iterator<Item = (String, String)>) -> anyhow::Result<Value> {

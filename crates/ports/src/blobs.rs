@@ -29,6 +29,10 @@ pub trait Blobs: Send + Sync + 'static {
     /// Stores the bytes durably under `key` (replacing any).
     async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError>;
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError>;
+    /// The size of what is stored under `key`, if anything (S3: a HEAD request).
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        Ok(self.get(key).await?.map(|b| b.len() as u64))
+    }
     /// Removes the key; absent keys are fine.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// A presigned URL, when the backend has them.

@@ -3,52 +3,12 @@
 //! killed and comes back on the same address and data folder; the chat ends for both when
 //! the customer leaves.
 
-use crate::harness::{TempDir, CONFAB};
-use std::io::{BufRead, BufReader, Read, Write};
+use crate::harness::{Server, TempDir, CONFAB};
+use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// `confab serve` on 127.0.0.1.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path, listen: &str) -> Server {
-        let mut child = Command::new(CONFAB)
-            .args(["serve", "--listen", listen, "--data-dir"])
-            .arg(dir)
-            .env("CONFAB_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn confab serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
-        let url = line.trim().rsplit(' ').next().unwrap_or_default();
-        let addr = url.trim_start_matches("http://").to_owned();
-        assert!(addr.starts_with("127.0.0.1:"), "unexpected first line {line:?}");
-        Server { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// A `confab chat` in a pseudo-terminal, and everything it has shown.
 struct Terminal {
@@ -162,7 +122,7 @@ fn two_participants_chat_reconnect_and_leave() {
     let data = TempDir::new("chat-data");
     let home = TempDir::new("chat-home");
     let mut server = Server::start(&data.0, "127.0.0.1:0");
-    let url = server.url();
+    let url = server.url.clone();
 
     let mut jane =
         Terminal::open("customer", &["start", "--display-name", "Jane", "--endpoint-url", &url], &home.0);

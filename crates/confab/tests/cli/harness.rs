@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -132,4 +132,47 @@ fn serve(stream: TcpStream, status: u16, headers: &[(String, String)], body: &st
     out.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()));
     let mut stream = stream;
     let _ = stream.write_all(out.as_bytes());
+}
+
+/// `confab serve` on 127.0.0.1.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub addr: String,
+}
+
+impl Server {
+    pub fn start(dir: &std::path::Path, listen: &str) -> Server {
+        Server::start_with(dir, listen, &[])
+    }
+
+    /// With extra `confab serve` flags (`--tls-cert`, …); `url` is then `https://…`.
+    pub fn start_with(dir: &std::path::Path, listen: &str, extra: &[&str]) -> Server {
+        let mut child = Command::new(CONFAB)
+            .args(["serve", "--listen", listen, "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .env("CONFAB_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn confab serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("listening line");
+        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+        let addr = url.split("://").nth(1).unwrap_or_default().to_owned();
+        assert!(addr.starts_with("127.0.0.1:"), "unexpected first line {line:?}");
+        Server { child, url, addr }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -4,3 +4,4 @@
 mod chat;
 mod golden;
 mod harness;
+mod tls;

@@ -26,6 +26,8 @@ pub struct Server {
     pub url: String,
     pub data_dir: PathBuf,
     keep_dir: bool,
+    /// The cluster this node belongs to (cluster mode).
+    pub cluster: Option<String>,
 }
 
 impl Server {
@@ -48,21 +50,44 @@ impl Server {
 
     /// Starts on a given data folder and address (to come back where clients expect it).
     pub fn start_at(data_dir: PathBuf, listen: &str, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
-            .args(["serve", "--listen", listen, "--data-dir"])
-            .arg(&data_dir)
-            .args(extra)
-            .env("CONFAB_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn confab");
+        let cluster = crate::cluster_env::name_for(&data_dir);
+        Server::spawn(data_dir, listen, extra, cluster.as_deref(), "http://")
+    }
+
+    /// One node of a cluster named `cluster`: nodes of one name share the store, the bus,
+    /// the blobs and the token key. (Embedded when the cluster services are missing.)
+    pub fn start_node(cluster: &str, node: usize, extra: &[&str]) -> Server {
+        let dir = std::env::temp_dir().join(format!("confab-it-{}-{cluster}-node{node}", std::process::id()));
+        Server::start_node_in(cluster, dir, "127.0.0.1:0", extra)
+    }
+
+    pub fn start_node_in(cluster: &str, data_dir: PathBuf, listen: &str, extra: &[&str]) -> Server {
+        let name = crate::cluster_env::active().then(|| cluster.to_owned());
+        Server::spawn(data_dir, listen, extra, name.as_deref(), "http://")
+    }
+
+    /// Spawns `confab serve` and waits for its listening line (which starts with `scheme`).
+    fn spawn(data_dir: PathBuf, listen: &str, extra: &[&str], cluster: Option<&str>, scheme: &str) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
+        command.args(["serve", "--listen", listen, "--data-dir"]).arg(&data_dir).args(extra).env("CONFAB_LOG", "warn");
+        if let Some(name) = cluster {
+            command.envs(crate::cluster_env::settings(name));
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn confab");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
         let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line: {line:?}");
-        Server { child, url, data_dir, keep_dir: false }
+        assert!(url.starts_with(&format!("{scheme}127.0.0.1:")), "unexpected first line: {line:?}");
+        Server { child, url, data_dir, keep_dir: false, cluster: cluster.map(str::to_owned) }
+    }
+
+    /// Where the bytes of a blob key live on disk (the data folder, or the S3 server's root).
+    pub fn blob_file(&self, key: &str) -> PathBuf {
+        match &self.cluster {
+            Some(name) => crate::cluster_env::blob_file(name, key),
+            None => self.data_dir.join("blobs").join(key),
+        }
     }
 
     /// Kills the process with SIGKILL, keeping the data folder.
@@ -333,25 +358,10 @@ impl Server {
         let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("confab-it-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&dir)
-            .arg("--tls-cert")
-            .arg(cert)
-            .arg("--tls-key")
-            .arg(key)
-            .args(extra)
-            .env("CONFAB_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn confab");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
-        let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
-        assert!(url.starts_with("https://127.0.0.1:"), "unexpected first line: {line:?}");
-        Server { child, url, data_dir: dir, keep_dir: false }
+        let mut args = vec!["--tls-cert", cert.to_str().expect("utf8"), "--tls-key", key.to_str().expect("utf8")];
+        args.extend_from_slice(extra);
+        let cluster = crate::cluster_env::name_for(&dir);
+        Server::spawn(dir, "127.0.0.1:0", &args, cluster.as_deref(), "https://")
     }
 
     /// SDK clients that trust this CA (PEM) in addition to nothing else.

@@ -2,7 +2,13 @@
 //! AWS SDK for Rust (`aws-sdk-connect`, `aws-sdk-connectparticipant`) and a real websocket
 //! client. One test binary, so the SDKs are linked once.
 
+mod cluster_env;
 mod harness;
+
+/// This target runs on the embedded backends (`it_cluster` runs the same tests on the cluster ones).
+mod backend {
+    pub const CLUSTER: bool = false;
+}
 
 mod chat_flow;
 mod crash;

@@ -146,13 +146,10 @@ fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(backend(format!("{} cannot use WAL (journal_mode is {mode})", path.display())));
     }
-    // Durable once answered: fsync the WAL at every commit, and (macOS) really flush. A 32 MiB
-    // page cache (SQLite's default is 2 MiB) keeps the index pages that appends touch at
-    // scattered places (per contact, per idempotency key) from being read back every commit.
+    // Durable once answered: fsync the WAL at every commit, and (macOS) really flush.
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA fullfsync = ON; PRAGMA checkpoint_fullfsync = ON; \
-         PRAGMA foreign_keys = OFF; PRAGMA journal_size_limit = 67108864; \
-         PRAGMA cache_size = -32768;",
+         PRAGMA foreign_keys = OFF; PRAGMA journal_size_limit = 67108864;",
     )
     .map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(64);

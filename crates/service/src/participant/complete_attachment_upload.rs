@@ -12,6 +12,20 @@ use confab_wire::participant::Empty;
 use confab_wire::ParticipantError;
 
 impl Service {
+    /// With presigned URLs (S3) the bytes went straight to the blob store: they must be
+    /// there, with the declared size (the signed Content-Type was checked by the store).
+    async fn check_presigned_upload(&self, a: &crate::attachments::Attachment) -> Result<(), ParticipantError> {
+        let stored = self.blobs.size(&a.blob_key()).await.map_err(|e| ParticipantError::Internal(e.to_string()))?;
+        match stored {
+            Some(size) if size == a.size.unsigned_abs() => Ok(()),
+            Some(size) => Err(ParticipantError::validation(format!(
+                "Attachment '{}' was uploaded with {size} bytes; {} were declared",
+                a.id, a.size
+            ))),
+            None => Err(ParticipantError::validation(format!("Attachment '{}' has not been uploaded yet", a.id))),
+        }
+    }
+
     pub async fn complete_attachment_upload(
         &self,
         connection_token: Option<&str>,
@@ -33,11 +47,8 @@ impl Service {
             return Err(unknown());
         }
         match a.stage {
-            Stage::AwaitingBytes => {
-                return Err(ParticipantError::validation(format!(
-                    "Attachment '{id}' has not been uploaded yet"
-                )))
-            }
+            // Embedded blobs see the PUT themselves; presigned ones (S3) are checked here.
+            Stage::AwaitingBytes => self.check_presigned_upload(&a).await?,
             Stage::InProgress => {
                 return Err(ParticipantError::Conflict(format!(
                     "Attachment '{id}' is already being processed"
