@@ -378,6 +378,14 @@ impl Bus for NatsBus {
         self.shared.send(subject, &wire);
     }
 
+    fn health(&self) -> Result<(), String> {
+        if self.is_connected() {
+            Ok(())
+        } else {
+            Err("disconnected from NATS (serving on, catching up when it returns)".into())
+        }
+    }
+
     fn set_receiver(&self, receiver: Receiver) {
         *self.shared.receiver.write() = Some(receiver);
     }

@@ -5,7 +5,8 @@ use anyhow::{bail, Context};
 use base64::Engine;
 use clap::{Args, ValueEnum};
 use confab_ports::{Clock, ManualClock, SystemClock};
-use confab_server::{App, ServerConfig};
+use confab_server::metered::{MeteredBlobs, MeteredStore};
+use confab_server::{App, BackendInfo, ServerConfig};
 use confab_service::{Ports, Service};
 use serde::Deserialize;
 use std::fs::File;
@@ -140,8 +141,15 @@ async fn start(
     test_clock: bool,
 ) -> anyhow::Result<()> {
     let backends = crate::backends::open(&file.choice(), &data_dir).await?;
-    let (store, bus, blobs) = (backends.store, backends.bus, backends.blobs);
-    tracing::info!(store = backends.names[0], bus = backends.names[1], blobs = backends.names[2], "backends");
+    let metrics = Arc::new(confab_server::metered::BackendMetrics::default());
+    let [store_name, bus_name, blobs_name] = backends.names;
+    let store: Arc<dyn confab_ports::Store> =
+        Arc::new(MeteredStore { inner: backends.store, name: store_name, metrics: metrics.clone() });
+    let blobs: Arc<dyn confab_ports::Blobs> =
+        Arc::new(MeteredBlobs { inner: backends.blobs, name: blobs_name, metrics: metrics.clone() });
+    let bus = backends.bus;
+    let info = BackendInfo { store: store_name, bus: bus_name, blobs: blobs_name, metrics };
+    tracing::info!(store = store_name, bus = bus_name, blobs = blobs_name, "backends");
     let manual = test_clock.then(|| ManualClock::new(SystemClock.now()));
     let clock: Arc<dyn Clock> = match &manual {
         Some(m) => Arc::new(m.clone()),
@@ -150,7 +158,7 @@ async fn start(
     let service = Service::new(Ports { store, bus: bus.clone(), blobs, clock }, file.service, &secret);
     service.load_views().await.map_err(|e| anyhow::anyhow!("loading the views of the settings: {e}"))?;
     let tls = tls_config(&file.server)?;
-    let app = App::new(service.clone(), file.server, manual);
+    let app = App::new(service.clone(), file.server, manual, info);
     bus.set_receiver(app.gateway.receiver());
     tokio::spawn(service.clone().run_timers());
     tokio::spawn(service.clone().run_streaming());

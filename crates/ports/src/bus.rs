@@ -33,4 +33,8 @@ pub trait Bus: Send + Sync + 'static {
     async fn publish(&self, envelope: Envelope);
     /// Registers this node's receiver; called once at start.
     fn set_receiver(&self, receiver: Receiver);
+    /// Whether the bus reaches the other nodes right now (for /healthz).
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod cors;
 pub mod errors;
 pub mod gateway;
+pub mod metered;
 pub mod metrics;
 pub mod routes;
 pub mod throttle;
@@ -32,13 +33,30 @@ pub struct App {
     pub throttle: throttle::Throttle,
     /// Present when the server runs on a test clock that `/_confab/clock` moves.
     pub test_clock: Option<ManualClock>,
+    /// What runs behind the service, for /healthz and /metrics.
+    pub backends: BackendInfo,
+}
+
+/// The names of the node's backends (e.g. `sqlite`, `memory`, `file`) and their call metrics.
+#[derive(Default)]
+pub struct BackendInfo {
+    pub store: &'static str,
+    pub bus: &'static str,
+    pub blobs: &'static str,
+    pub metrics: Arc<metered::BackendMetrics>,
 }
 
 impl App {
-    pub fn new(service: Arc<Service>, config: ServerConfig, test_clock: Option<ManualClock>) -> Arc<App> {
+    pub fn new(
+        service: Arc<Service>,
+        config: ServerConfig,
+        test_clock: Option<ManualClock>,
+        backends: BackendInfo,
+    ) -> Arc<App> {
         let gateway = Gateway::new(service.clone(), config.socket_queue);
         let throttle = throttle::Throttle::new(&config.rate_limits);
-        Arc::new(App { service, gateway, metrics: metrics::Metrics::default(), config, throttle, test_clock })
+        let metrics = metrics::Metrics::default();
+        Arc::new(App { service, gateway, metrics, config, throttle, test_clock, backends })
     }
 }
 

@@ -89,6 +89,10 @@ impl Service {
         &self.store
     }
 
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
     pub fn blobs(&self) -> &Arc<dyn Blobs> {
         &self.blobs
     }

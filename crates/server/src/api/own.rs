@@ -20,15 +20,32 @@ pub async fn handle(app: &Arc<App>, route: Route, request: Request) -> Response 
     }
 }
 
+/// 200 while the store answers (a node without its bus or blobs still serves chats:
+/// "degraded"); 503 when the store does not.
 async fn healthz(app: &Arc<App>) -> Response {
-    match app.service.store().health().await {
-        Ok(()) => json_body(&json!({"status": "ok", "store": "ok"})),
-        Err(e) => {
-            let mut r = json_body(&json!({"status": "unavailable", "store": e.to_string()}));
-            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            r
-        }
+    let b = &app.backends;
+    let store = app.service.store().health().await.map_err(|e| e.to_string());
+    let bus = app.service.bus().health();
+    let blobs = app.service.blobs().health().await.map_err(|e| e.to_string());
+    let part = |name: &str, r: &Result<(), String>| match r {
+        Ok(()) => json!({"backend": name, "status": "ok"}),
+        Err(e) => json!({"backend": name, "status": "unavailable", "error": e}),
+    };
+    let status = match (&store, bus.is_ok() && blobs.is_ok()) {
+        (Err(_), _) => "unavailable",
+        (Ok(()), true) => "ok",
+        (Ok(()), false) => "degraded",
+    };
+    let mut r = json_body(&json!({
+        "status": status,
+        "store": part(b.store, &store),
+        "bus": part(b.bus, &bus),
+        "blobs": part(b.blobs, &blobs),
+    }));
+    if store.is_err() {
+        *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     }
+    r
 }
 
 async fn metrics(app: &Arc<App>) -> Response {
@@ -42,7 +59,9 @@ async fn metrics(app: &Arc<App>) -> Response {
             app.service.items_appended() as f64,
         ),
     ];
-    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render(&gauges)).into_response()
+    let mut text = app.metrics.render(&gauges);
+    text.push_str(&app.backends.metrics.render());
+    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// The websocket URL's `AuthToken` must be genuine, unexpired (100 s to connect) and its
