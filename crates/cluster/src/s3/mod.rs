@@ -221,6 +221,22 @@ impl Blobs for S3Blobs {
         }
     }
 
+    /// A HEAD request: completion checks an upload's size without downloading it.
+    async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        let path = self.object_path(key)?;
+        let response = self.send(Method::HEAD, &path, None).await?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            // The header itself: reqwest reports a HEAD response's (empty) body length.
+            s if s.is_success() => Ok(response
+                .headers()
+                .get(reqwest::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())),
+            _ => Err(refused("head", response).await),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         let path = self.object_path(key)?;
         let response = self.send(Method::DELETE, &path, None).await?;
