@@ -4,15 +4,19 @@
 
 use super::{Attachment, Stage, RECORD};
 use crate::Service;
-use confab_ports::{Batch, RecordWrite, StoreError, Timer};
+use confab_ports::{Batch, Check, RecordWrite, StoreError, Timer};
 
 impl Service {
     pub(crate) async fn sweep_attachment(&self, timer: &Timer) -> Result<(), StoreError> {
         let key = timer.key.split_once(':').map_or("", |(_, k)| k);
         let (contact_id, id) = key.split_once('/').unwrap_or_default();
-        let Some((a, _)) = self.attachment(contact_id, id).await? else { return Ok(()) };
+        let Some((a, text)) = self.attachment(contact_id, id).await? else {
+            // The record went first; the bytes may still be there (a failed delete retried).
+            let key = format!("attachments/{contact_id}/{id}");
+            return self.blobs.delete(&key).await.map_err(|e| StoreError::Backend(e.to_string()));
+        };
         match a.stage {
-            Stage::AwaitingBytes | Stage::Uploaded => self.remove_orphan(&a).await,
+            Stage::AwaitingBytes | Stage::Uploaded => self.remove_orphan(&a, text).await,
             Stage::InProgress => {
                 // Re-arm first so a second failure is retried too.
                 let mut batch = Batch::new(a.contact_id.clone());
@@ -25,13 +29,18 @@ impl Service {
         }
     }
 
-    async fn remove_orphan(&self, a: &Attachment) -> Result<(), StoreError> {
-        if let Err(e) = self.blobs.delete(&a.blob_key()).await {
-            return Err(StoreError::Backend(e.to_string()));
-        }
+    /// The record goes first, so nothing can complete the upload while its bytes are being
+    /// removed; a failed delete of the bytes is retried by the timer (see above).
+    async fn remove_orphan(&self, a: &Attachment, text: String) -> Result<(), StoreError> {
         let mut batch = Batch::new(a.contact_id.clone());
+        batch.checks.push(Check::RecordIs { kind: RECORD.into(), key: a.key(), value: Some(text) });
         batch.records.push(RecordWrite::delete(RECORD, a.key()));
-        self.store.commit(batch).await?;
+        match self.store.commit(batch).await {
+            // Completed (or removed) meanwhile: nothing to sweep.
+            Err(StoreError::CheckFailed(_)) => return Ok(()),
+            other => other?,
+        };
+        self.blobs.delete(&a.blob_key()).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         tracing::info!(attachment = %a.id, "removed an upload that was never completed");
         Ok(())
     }

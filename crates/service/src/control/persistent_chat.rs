@@ -6,7 +6,9 @@
 use super::{find_contact, internal_c};
 use crate::{items, Service};
 use confab_ports::{Batch, Check, Committed, Contact, StoreError};
-use confab_wire::persistent::{CreatePersistentContactAssociationInput, CreatePersistentContactAssociationOutput, PersistentChat};
+use confab_wire::persistent::{
+    CreatePersistentContactAssociationInput, CreatePersistentContactAssociationOutput, PersistentChat,
+};
 use confab_wire::ConnectError;
 use serde_json::{json, Value};
 
@@ -39,19 +41,30 @@ impl Service {
     ) -> Result<Option<Contact>, ConnectError> {
         let Some(persistent) = persistent else { return Ok(None) };
         if related_contact_id.is_some() {
-            return Err(ConnectError::InvalidRequest("PersistentChat and RelatedContactId cannot be used together".into()));
+            return Err(ConnectError::InvalidRequest(
+                "PersistentChat and RelatedContactId cannot be used together".into(),
+            ));
         }
         let p: PersistentChat = serde_json::from_value(persistent.clone()).unwrap_or_default();
         let (Some(kind), Some(source_id)) = (p.rehydration_type, p.source_contact_id) else {
-            return Err(ConnectError::InvalidRequest("PersistentChat needs both RehydrationType and SourceContactId".into()));
+            return Err(ConnectError::InvalidRequest(
+                "PersistentChat needs both RehydrationType and SourceContactId".into(),
+            ));
         };
         self.source_contact(instance_id, &kind, &source_id).await.map(Some)
     }
 
-    async fn source_contact(&self, instance_id: &str, kind: &str, source_id: &str) -> Result<Contact, ConnectError> {
-        let source = find_contact(self, instance_id, source_id)
-            .await?
-            .ok_or_else(|| ConnectError::ResourceNotFound(format!("SourceContactId '{source_id}' does not exist in this instance")))?;
+    async fn source_contact(
+        &self,
+        instance_id: &str,
+        kind: &str,
+        source_id: &str,
+    ) -> Result<Contact, ConnectError> {
+        let source = find_contact(self, instance_id, source_id).await?.ok_or_else(|| {
+            ConnectError::ResourceNotFound(format!(
+                "SourceContactId '{source_id}' does not exist in this instance"
+            ))
+        })?;
         if kind == "ENTIRE_PAST_SESSION" && source.initial_contact_id != source.id {
             return Err(ConnectError::InvalidRequest(format!(
                 "With ENTIRE_PAST_SESSION, SourceContactId must be the initial contact of the past session ('{}')",
@@ -59,7 +72,9 @@ impl Service {
             )));
         }
         if source.is_active() {
-            return Err(ConnectError::InvalidRequest(format!("Contact '{source_id}' has not ended; only ended chats can be rehydrated")));
+            return Err(ConnectError::InvalidRequest(format!(
+                "Contact '{source_id}' has not ended; only ended chats can be rehydrated"
+            )));
         }
         Ok(source)
     }
@@ -68,23 +83,39 @@ impl Service {
         &self,
         input: CreatePersistentContactAssociationInput,
     ) -> Result<CreatePersistentContactAssociationOutput, ConnectError> {
-        let contact = find_contact(self, &input.instance_id, &input.initial_contact_id)
-            .await?
-            .ok_or_else(|| ConnectError::ResourceNotFound(format!("Contact '{}' does not exist in this instance", input.initial_contact_id)))?;
-        let key = input.client_token.as_deref().filter(|t| !t.is_empty()).map(|t| format!("CreatePersistentContactAssociation:{}:{t}", contact.id));
+        let contact =
+            find_contact(self, &input.instance_id, &input.initial_contact_id).await?.ok_or_else(|| {
+                ConnectError::ResourceNotFound(format!(
+                    "Contact '{}' does not exist in this instance",
+                    input.initial_contact_id
+                ))
+            })?;
+        let key = input
+            .client_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("CreatePersistentContactAssociation:{}:{t}", contact.id));
         if let Some(k) = &key {
             if let Some(recorded) = self.store.idempotent(k).await.map_err(internal_c)? {
-                return serde_json::from_str(&recorded).map_err(|e| ConnectError::InternalService(e.to_string()));
+                return serde_json::from_str(&recorded)
+                    .map_err(|e| ConnectError::InternalService(e.to_string()));
             }
         }
         if !contact.is_active() {
             return Err(ConnectError::InvalidRequest(format!("Contact '{}' has ended", contact.id)));
         }
-        let source = self.source_contact(&input.instance_id, &input.rehydration_type, &input.source_contact_id).await?;
+        let source = self
+            .source_contact(&input.instance_id, &input.rehydration_type, &input.source_contact_id)
+            .await?;
         let out = CreatePersistentContactAssociationOutput { continued_from_contact_id: source.id.clone() };
         match contact.details["ContinuedFromContactId"].as_str() {
             Some(id) if id == source.id => return Ok(out),
-            Some(id) => return Err(ConnectError::InvalidRequest(format!("Contact '{}' already continues contact '{id}'", contact.id))),
+            Some(id) => {
+                return Err(ConnectError::InvalidRequest(format!(
+                    "Contact '{}' already continues contact '{id}'",
+                    contact.id
+                )))
+            }
             None => {}
         }
         let now = self.clock.now();
@@ -100,8 +131,12 @@ impl Service {
                 self.push_committed(&updated, &[event], &seqs).await;
                 Ok(out)
             }
-            Ok(Committed::Replayed { response }) => serde_json::from_str(&response).map_err(|e| ConnectError::InternalService(e.to_string())),
-            Err(StoreError::CheckFailed(_)) => Err(ConnectError::InvalidRequest(format!("Contact '{}' has ended", contact.id))),
+            Ok(Committed::Replayed { response }) => {
+                serde_json::from_str(&response).map_err(|e| ConnectError::InternalService(e.to_string()))
+            }
+            Err(StoreError::CheckFailed(_)) => {
+                Err(ConnectError::InvalidRequest(format!("Contact '{}' has ended", contact.id)))
+            }
             Err(e) => Err(internal_c(e)),
         }
     }

@@ -39,7 +39,13 @@ impl Service {
             return self.replay_start(ctx, recorded, &input).await;
         }
         let attributes = self.related_attributes(&input).await?;
-        let rehydrated = self.rehydration_source(&input.instance_id, input.persistent_chat.as_ref(), input.related_contact_id.as_deref()).await?;
+        let rehydrated = self
+            .rehydration_source(
+                &input.instance_id,
+                input.persistent_chat.as_ref(),
+                input.related_contact_id.as_deref(),
+            )
+            .await?;
         let now = self.clock.now();
         let minutes = input.chat_duration_in_minutes.unwrap_or(self.config.default_chat_minutes);
         let contact_id = uuid::Uuid::new_v4().to_string();

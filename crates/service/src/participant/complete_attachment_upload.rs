@@ -14,15 +14,21 @@ use confab_wire::ParticipantError;
 impl Service {
     /// With presigned URLs (S3) the bytes went straight to the blob store: they must be
     /// there, with the declared size (the signed Content-Type was checked by the store).
-    async fn check_presigned_upload(&self, a: &crate::attachments::Attachment) -> Result<(), ParticipantError> {
-        let stored = self.blobs.size(&a.blob_key()).await.map_err(|e| ParticipantError::Internal(e.to_string()))?;
+    async fn check_presigned_upload(
+        &self,
+        a: &crate::attachments::Attachment,
+    ) -> Result<(), ParticipantError> {
+        let stored =
+            self.blobs.size(&a.blob_key()).await.map_err(|e| ParticipantError::Internal(e.to_string()))?;
         match stored {
             Some(size) if size == a.size.unsigned_abs() => Ok(()),
             Some(size) => Err(ParticipantError::validation(format!(
                 "Attachment '{}' was uploaded with {size} bytes; {} were declared",
                 a.id, a.size
             ))),
-            None => Err(ParticipantError::validation(format!("Attachment '{}' has not been uploaded yet", a.id))),
+            None => {
+                Err(ParticipantError::validation(format!("Attachment '{}' has not been uploaded yet", a.id)))
+            }
         }
     }
 
