@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use confab_ports::{
-    Batch, BlobError, Blobs, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Presign,
-    Presigned, Receipt, Store, StoreError, StoredItem, Timer,
+    Batch, BlobError, Blobs, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant,
+    Presign, Presigned, Receipt, Store, StoreError, StoredItem, Timer,
 };
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -31,7 +31,12 @@ pub struct BackendMetrics {
 }
 
 impl BackendMetrics {
-    async fn time<T, E>(&self, backend: &'static str, call: &'static str, f: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    async fn time<T, E>(
+        &self,
+        backend: &'static str,
+        call: &'static str,
+        f: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let started = Instant::now();
         let result = f.await;
         let secs = started.elapsed().as_secs_f64();
@@ -56,16 +61,27 @@ impl BackendMetrics {
             let mut cumulative = 0;
             for (bound, n) in BUCKETS.iter().zip(c.counts) {
                 cumulative += n;
-                let _ = writeln!(out, "confab_backend_call_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+                let _ = writeln!(
+                    out,
+                    "confab_backend_call_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
             }
-            let _ = writeln!(out, "confab_backend_call_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", c.count);
+            let _ = writeln!(
+                out,
+                "confab_backend_call_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                c.count
+            );
             let _ = writeln!(out, "confab_backend_call_duration_seconds_sum{{{labels}}} {}", c.sum);
             let _ = writeln!(out, "confab_backend_call_duration_seconds_count{{{labels}}} {}", c.count);
         }
         let _ = writeln!(out, "# HELP confab_backend_errors_total Failed backend calls.");
         let _ = writeln!(out, "# TYPE confab_backend_errors_total counter");
         for ((backend, call), c) in &calls {
-            let _ = writeln!(out, "confab_backend_errors_total{{backend=\"{backend}\",call=\"{call}\"}} {}", c.errors);
+            let _ = writeln!(
+                out,
+                "confab_backend_errors_total{{backend=\"{backend}\",call=\"{call}\"}} {}",
+                c.errors
+            );
         }
         out
     }
@@ -106,10 +122,20 @@ impl Store for MeteredStore {
     async fn due_timers(&self, now: Millis, limit: usize) -> Result<Vec<Timer>, StoreError> {
         self.metrics.time(self.name, "due_timers", self.inner.due_timers(now, limit)).await
     }
-    async fn claim_timers(&self, now: Millis, limit: usize, lease_until: Millis) -> Result<Vec<Timer>, StoreError> {
+    async fn claim_timers(
+        &self,
+        now: Millis,
+        limit: usize,
+        lease_until: Millis,
+    ) -> Result<Vec<Timer>, StoreError> {
         self.metrics.time(self.name, "claim_timers", self.inner.claim_timers(now, limit, lease_until)).await
     }
-    async fn claim_outbox(&self, now: Millis, limit: usize, lease_until: Millis) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn claim_outbox(
+        &self,
+        now: Millis,
+        limit: usize,
+        lease_until: Millis,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         self.metrics.time(self.name, "claim_outbox", self.inner.claim_outbox(now, limit, lease_until)).await
     }
     async fn next_timer(&self) -> Result<Option<Millis>, StoreError> {
@@ -118,7 +144,12 @@ impl Store for MeteredStore {
     async fn record(&self, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
         self.metrics.time(self.name, "record", self.inner.record(kind, key)).await
     }
-    async fn records(&self, kind: &str, prefix: &str, limit: usize) -> Result<Vec<(String, String)>, StoreError> {
+    async fn records(
+        &self,
+        kind: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         self.metrics.time(self.name, "records", self.inner.records(kind, prefix, limit)).await
     }
     async fn outbox_due(&self, now: Millis, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {

@@ -177,8 +177,8 @@ pub fn route(method: &http::Method, path: &str) -> Result<Route, RouteError> {
             }
             ["contact", "authenticate-customer"] => (AuthenticateCustomer, http::Method::POST, vec![]),
             ["attachments", "upload"] => (AttachmentUpload, http::Method::PUT, vec![]),
-        ["attachments", "download"] => (AttachmentDownload, http::Method::GET, vec![]),
-        ["ws"] => (WebSocket, http::Method::GET, vec![]),
+            ["attachments", "download"] => (AttachmentDownload, http::Method::GET, vec![]),
+            ["ws"] => (WebSocket, http::Method::GET, vec![]),
             ["healthz"] => (Healthz, http::Method::GET, vec![]),
             ["metrics"] => (Metrics, http::Method::GET, vec![]),
             ["_confab", "clock"] => (TestClock, http::Method::POST, vec![]),

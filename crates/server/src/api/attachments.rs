@@ -18,11 +18,15 @@ fn token_of(request: &Request) -> String {
 
 pub async fn upload(app: &Arc<App>, request: Request) -> Response {
     let token = token_of(&request);
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let limit = usize::try_from(app.service.config().attachments.max_bytes).unwrap_or(usize::MAX).saturating_add(1);
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let limit =
+        usize::try_from(app.service.config().attachments.max_bytes).unwrap_or(usize::MAX).saturating_add(1);
     let body = match axum::body::to_bytes(request.into_body(), limit).await {
         Ok(body) => body,
-        Err(_) => return refused(UploadError::Invalid("The body is larger than the attachment limit".into())),
+        Err(_) => {
+            return refused(UploadError::Invalid("The body is larger than the attachment limit".into()))
+        }
     };
     match app.service.receive_upload(&token, content_type.as_deref(), body).await {
         Ok(()) => http::StatusCode::OK.into_response(),

@@ -6,6 +6,7 @@ use crate::routes::Endpoint;
 use crate::App;
 use axum::response::Response;
 use confab_wire::ConnectError;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub async fn handle(app: &Arc<App>, call: Call) -> Response {
@@ -13,68 +14,39 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
     match call.route.endpoint {
         Endpoint::StartChatContact => {
             let ctx = request_context(app, &call.headers);
-            match parse(call.input) {
-                Ok(input) => respond(service.start_chat_contact(&ctx, input).await),
-                Err(e) => invalid(e),
-            }
+            run(call.input, |input| service.start_chat_contact(&ctx, input)).await
         }
-        Endpoint::CreateParticipant => match parse(call.input) {
-            Ok(input) => respond(service.create_participant(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::StopContact => match parse(call.input) {
-            Ok(input) => respond(service.stop_contact(input).await),
-            Err(e) => invalid(e),
-        },
+        Endpoint::CreateParticipant => run(call.input, |input| service.create_participant(input)).await,
+        Endpoint::StopContact => run(call.input, |input| service.stop_contact(input)).await,
         Endpoint::DescribeContact => {
             let label = |name: &str| {
                 call.route.labels.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()).unwrap_or_default()
             };
             respond(service.describe_contact(&label("InstanceId"), &label("ContactId")).await)
         }
-        Endpoint::CreateView => match parse(call.input) {
-            Ok(input) => respond(service.create_view(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::CreateViewVersion => match parse(call.input) {
-            Ok(input) => respond(service.create_view_version(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::UpdateParticipantAuthentication => match parse(call.input) {
-            Ok(input) => respond(service.update_participant_authentication(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::AuthenticateCustomer => match parse(call.input) {
-            Ok(input) => respond(service.authenticate_customer(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::CreatePersistentContactAssociation => match parse(call.input) {
-            Ok(input) => respond(service.create_persistent_contact_association(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::StartContactStreaming => match parse(call.input) {
-            Ok(input) => respond(service.start_contact_streaming(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::StopContactStreaming => match parse(call.input) {
-            Ok(input) => respond(service.stop_contact_streaming(input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::UpdateParticipantRoleConfig => match parse(call.input) {
-            Ok(input) => respond(service.update_participant_role_config(input).await),
-            Err(e) => invalid(e),
-        },
+        Endpoint::CreateView => run(call.input, |input| service.create_view(input)).await,
+        Endpoint::CreateViewVersion => run(call.input, |input| service.create_view_version(input)).await,
+        Endpoint::UpdateParticipantAuthentication => {
+            run(call.input, |input| service.update_participant_authentication(input)).await
+        }
+        Endpoint::AuthenticateCustomer => run(call.input, |input| service.authenticate_customer(input)).await,
+        Endpoint::CreatePersistentContactAssociation => {
+            run(call.input, |input| service.create_persistent_contact_association(input)).await
+        }
+        Endpoint::StartContactStreaming => {
+            run(call.input, |input| service.start_contact_streaming(input)).await
+        }
+        Endpoint::StopContactStreaming => {
+            run(call.input, |input| service.stop_contact_streaming(input)).await
+        }
+        Endpoint::UpdateParticipantRoleConfig => {
+            run(call.input, |input| service.update_participant_role_config(input)).await
+        }
         Endpoint::SendChatIntegrationEvent => {
             let ctx = request_context(app, &call.headers);
-            match parse(call.input) {
-                Ok(input) => respond(service.send_chat_integration_event(&ctx, input).await),
-                Err(e) => invalid(e),
-            }
+            run(call.input, |input| service.send_chat_integration_event(&ctx, input)).await
         }
-        Endpoint::TransferContact => match parse(call.input) {
-            Ok(input) => respond(service.transfer_contact(input).await),
-            Err(e) => invalid(e),
-        },
+        Endpoint::TransferContact => run(call.input, |input| service.transfer_contact(input)).await,
         other => error_response(&ConnectError::InvalidRequest(format!(
             "{} is not supported by this server yet",
             other.name()
@@ -84,4 +56,19 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
 
 fn invalid(message: String) -> Response {
     error_response(&ConnectError::InvalidRequest(message))
+}
+
+/// Parses the checked input into the operation's input struct, runs the operation, and
+/// renders its answer or error.
+async fn run<I, T, E, F>(input: Map<String, Value>, operation: impl FnOnce(I) -> F) -> Response
+where
+    I: serde::de::DeserializeOwned,
+    T: serde::Serialize,
+    E: confab_wire::ApiError,
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    match parse(input) {
+        Ok(input) => respond(operation(input).await),
+        Err(e) => invalid(e),
+    }
 }

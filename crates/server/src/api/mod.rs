@@ -34,9 +34,9 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
     let request_id = uuid::Uuid::new_v4().to_string();
     let headers = request.headers().clone();
     let path = request.uri().path().to_owned();
-    let is_participant_path = strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/attachments/"))
-        ||
-        strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
+    let is_participant_path = strip_base(&app.config.base_path, &path)
+        .is_some_and(|p| p.starts_with("/attachments/"))
+        || strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
     // A bug must answer 500 InternalServerException, never a dropped connection.
     let answered = std::panic::AssertUnwindSafe(answer(&app, request)).catch_unwind().await;
     let (name, mut response) = match answered {

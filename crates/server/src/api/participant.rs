@@ -7,6 +7,7 @@ use crate::routes::Endpoint;
 use crate::App;
 use axum::response::Response;
 use confab_wire::ParticipantError;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub async fn handle(app: &Arc<App>, call: Call) -> Response {
@@ -16,57 +17,35 @@ pub async fn handle(app: &Arc<App>, call: Call) -> Response {
     match call.route.endpoint {
         Endpoint::CreateParticipantConnection => {
             let ctx = request_context(app, &call.headers);
-            match parse(call.input) {
-                Ok(input) => respond(service.create_participant_connection(&ctx, bearer, input).await),
-                Err(e) => invalid(e),
-            }
+            run(call.input, |input| service.create_participant_connection(&ctx, bearer, input)).await
         }
-        Endpoint::SendMessage => match parse(call.input) {
-            Ok(input) => respond(service.send_message(bearer, input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::SendEvent => match parse(call.input) {
-            Ok(input) => respond(service.send_event(bearer, input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::GetTranscript => match parse(call.input) {
-            Ok(input) => respond(service.get_transcript(bearer, input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::DisconnectParticipant => match parse(call.input) {
-            Ok(input) => respond(service.disconnect_participant(bearer, input).await),
-            Err(e) => invalid(e),
-        },
+        Endpoint::SendMessage => run(call.input, |input| service.send_message(bearer, input)).await,
+        Endpoint::SendEvent => run(call.input, |input| service.send_event(bearer, input)).await,
+        Endpoint::GetTranscript => run(call.input, |input| service.get_transcript(bearer, input)).await,
+        Endpoint::DisconnectParticipant => {
+            run(call.input, |input| service.disconnect_participant(bearer, input)).await
+        }
         Endpoint::StartAttachmentUpload => {
             let ctx = request_context(app, &call.headers);
-            match parse(call.input) {
-                Ok(input) => respond(service.start_attachment_upload(&ctx, bearer, input).await),
-                Err(e) => invalid(e),
-            }
+            run(call.input, |input| service.start_attachment_upload(&ctx, bearer, input)).await
         }
-        Endpoint::CompleteAttachmentUpload => match parse(call.input) {
-            Ok(input) => respond(service.complete_attachment_upload(bearer, input).await),
-            Err(e) => invalid(e),
-        },
+        Endpoint::CompleteAttachmentUpload => {
+            run(call.input, |input| service.complete_attachment_upload(bearer, input)).await
+        }
         Endpoint::GetAttachment => {
             let ctx = request_context(app, &call.headers);
-            match parse(call.input) {
-                Ok(input) => respond(service.get_attachment(&ctx, bearer, input).await),
-                Err(e) => invalid(e),
-            }
+            run(call.input, |input| service.get_attachment(&ctx, bearer, input)).await
         }
         Endpoint::DescribeView => {
             let token = call.route.labels.iter().find(|(n, _)| *n == "ViewToken").map(|(_, v)| v.as_str());
             respond(service.describe_view(bearer, token.unwrap_or_default()).await)
         }
-        Endpoint::GetAuthenticationUrl => match parse(call.input) {
-            Ok(input) => respond(service.get_authentication_url(bearer, input).await),
-            Err(e) => invalid(e),
-        },
-        Endpoint::CancelParticipantAuthentication => match parse(call.input) {
-            Ok(input) => respond(service.cancel_participant_authentication(bearer, input).await),
-            Err(e) => invalid(e),
-        },
+        Endpoint::GetAuthenticationUrl => {
+            run(call.input, |input| service.get_authentication_url(bearer, input)).await
+        }
+        Endpoint::CancelParticipantAuthentication => {
+            run(call.input, |input| service.cancel_participant_authentication(bearer, input)).await
+        }
         other => not_yet(app, bearer, other).await,
     }
 }
@@ -85,4 +64,19 @@ async fn not_yet(app: &Arc<App>, bearer: Option<&str>, endpoint: Endpoint) -> Re
         "{} is not supported by this server yet",
         endpoint.name()
     )))
+}
+
+/// Parses the checked input into the operation's input struct, runs the operation, and
+/// renders its answer or error.
+async fn run<I, T, E, F>(input: Map<String, Value>, operation: impl FnOnce(I) -> F) -> Response
+where
+    I: serde::de::DeserializeOwned,
+    T: serde::Serialize,
+    E: confab_wire::ApiError,
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    match parse(input) {
+        Ok(input) => respond(operation(input).await),
+        Err(e) => invalid(e),
+    }
 }

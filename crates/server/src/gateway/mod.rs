@@ -149,10 +149,14 @@ impl Gateway {
 
     /// After the bus lost messages: every room catches up to the store's newest item.
     async fn resync(self: Arc<Self>) {
-        let contacts: Vec<String> = self.shards.iter().flat_map(|s| s.lock().keys().cloned().collect::<Vec<_>>()).collect();
+        let contacts: Vec<String> =
+            self.shards.iter().flat_map(|s| s.lock().keys().cloned().collect::<Vec<_>>()).collect();
         for contact_id in contacts {
-            let Ok(Some(last)) = self.service.store().locate(&contact_id, Locate::Last).await else { continue };
-            let needs_fill = self.shard(&contact_id).lock().get_mut(&contact_id).is_some_and(|room| room.catch_up(last));
+            let Ok(Some(last)) = self.service.store().locate(&contact_id, Locate::Last).await else {
+                continue;
+            };
+            let needs_fill =
+                self.shard(&contact_id).lock().get_mut(&contact_id).is_some_and(|room| room.catch_up(last));
             if needs_fill {
                 let gateway = self.clone();
                 tokio::spawn(async move { gateway.fill_gap(contact_id).await });
