@@ -26,6 +26,9 @@ impl Terminal {
         let child = Command::new(CONFAB)
             .arg("chat")
             .args(args)
+            .current_dir(home)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", home)
             .env("AWS_CONFIG_FILE", home.join("none"))
             .env("TERM", "xterm")
@@ -150,6 +153,26 @@ fn two_participants_chat_reconnect_and_leave() {
     jane.wait_for("Ann (agent) is typing…");
     jane.wait_for("Ann (agent): Sorry to hear that, Jane");
     ann.wait_for("you: Sorry to hear that, Jane");
+
+    // The customer closes the window (Ctrl-D): the chat goes on, and she comes back with the
+    // participant token; her client shows the conversation so far.
+    jane.input.write_all(b"\x04").expect("ctrl-d");
+    assert_eq!(jane.wait_exit(), 0);
+    let resume = jane.wait_for("Resume with: confab chat --participant-token ");
+    let token = resume.rsplit(' ').next().expect("token").to_owned();
+    let mut jane = Terminal::open(
+        "customer, resumed",
+        &["--participant-token", &token, "--endpoint-url", &url],
+        &home.0,
+    );
+    jane.wait_for("Jane (customer): Hello, my order is late");
+    jane.wait_for("Ann (agent): Sorry to hear that, Jane");
+
+    // A file, sent with /attach.
+    std::fs::write(home.0.join("notes.txt"), "order 1234\n").expect("notes.txt");
+    jane.type_line("/attach notes.txt");
+    jane.wait_for("* sent notes.txt");
+    ann.wait_for("Jane (customer) sent an attachment: notes.txt");
 
     // The server dies; both notice. A message typed meanwhile waits; the server comes back
     // on the same address; both reconnect, and the customer catches up on what was said.

@@ -41,17 +41,27 @@ pub struct Output {
 /// Runs `confab ARGS` with the environment the goldens were captured in: dummy credentials,
 /// us-east-1, one attempt per call, no config files, `cwd` as HOME and working folder.
 pub fn confab(args: &[String], cwd: &std::path::Path) -> Output {
+    let config = cwd.join("nonexistent-config");
+    let credentials = cwd.join("nonexistent-credentials");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "x"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_MAX_ATTEMPTS", "1"),
+        ("AWS_CONFIG_FILE", config.to_str().unwrap_or_default()),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap_or_default()),
+    ];
+    confab_env(args, cwd, &env)
+}
+
+/// Runs `confab ARGS` with only PATH, HOME (= `cwd`) and `env` set.
+pub fn confab_env(args: &[String], cwd: &std::path::Path, env: &[(&str, &str)]) -> Output {
     let out = Command::new(CONFAB)
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", cwd)
-        .env("AWS_ACCESS_KEY_ID", "x")
-        .env("AWS_SECRET_ACCESS_KEY", "x")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_CONFIG_FILE", cwd.join("nonexistent-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", cwd.join("nonexistent-credentials"))
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .stdin(Stdio::null())
         .output()

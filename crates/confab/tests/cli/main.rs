@@ -4,4 +4,5 @@
 mod chat;
 mod golden;
 mod harness;
+mod profiles;
 mod tls;
