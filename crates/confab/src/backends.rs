@@ -64,7 +64,9 @@ async fn open_store(url: Option<&str>, data_dir: &Path) -> anyhow::Result<(Arc<d
         None => sqlite(&data_dir.join("confab.db")),
         Some(url) if url.starts_with("sqlite://") => sqlite(Path::new(&url["sqlite://".len()..])),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            let store = confab_cluster::PostgresStore::connect(url).await.map_err(|e| anyhow::anyhow!("connecting to PostgreSQL: {e}"))?;
+            let store = confab_cluster::PostgresStore::connect(url)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to PostgreSQL: {e}"))?;
             Ok((Arc::new(store), "postgres"))
         }
         Some(other) => bail!("store = {other:?}: expected sqlite://PATH or postgres://…"),
@@ -80,14 +82,20 @@ async fn open_bus(url: Option<&str>, node_id: &str) -> anyhow::Result<(Arc<dyn B
     match url {
         None | Some("memory") => Ok((Arc::new(InProcessBus::new()), "memory")),
         Some(url) if url.starts_with("nats://") => {
-            let bus = confab_cluster::NatsBus::connect(url, node_id).await.map_err(|e| anyhow::anyhow!("connecting to NATS: {e}"))?;
+            let bus = confab_cluster::NatsBus::connect(url, node_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to NATS: {e}"))?;
             Ok((Arc::new(bus), "nats"))
         }
         Some(other) => bail!("bus = {other:?}: expected memory or nats://…"),
     }
 }
 
-fn open_blobs(url: Option<&str>, s3: &S3Section, data_dir: &Path) -> anyhow::Result<(Arc<dyn Blobs>, &'static str)> {
+fn open_blobs(
+    url: Option<&str>,
+    s3: &S3Section,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn Blobs>, &'static str)> {
     match url {
         None => files(&data_dir.join("blobs")),
         Some(url) if url.starts_with("file://") => files(Path::new(&url["file://".len()..])),
@@ -99,7 +107,8 @@ fn open_blobs(url: Option<&str>, s3: &S3Section, data_dir: &Path) -> anyhow::Res
                 secret_access_key: s3.secret_access_key.clone(),
                 path_style: s3.path_style,
             };
-            let blobs = confab_cluster::S3Blobs::new(url, settings).map_err(|e| anyhow::anyhow!("S3 blobs: {e}"))?;
+            let blobs =
+                confab_cluster::S3Blobs::new(url, settings).map_err(|e| anyhow::anyhow!("S3 blobs: {e}"))?;
             Ok((Arc::new(blobs), "s3"))
         }
         Some(other) => bail!("blobs = {other:?}: expected file://PATH or s3://bucket/prefix"),
@@ -107,6 +116,8 @@ fn open_blobs(url: Option<&str>, s3: &S3Section, data_dir: &Path) -> anyhow::Res
 }
 
 fn files(root: &Path) -> anyhow::Result<(Arc<dyn Blobs>, &'static str)> {
-    let blobs = FileBlobs::open(root).map_err(|e| anyhow::anyhow!("{e}")).with_context(|| format!("opening {}", root.display()))?;
+    let blobs = FileBlobs::open(root)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("opening {}", root.display()))?;
     Ok((Arc::new(blobs), "file"))
 }

@@ -19,6 +19,8 @@ const SECRET: &str = "Y29uZmFiLWl0LXNoYXJlZC1rZXktMzItYnl0ZXMhISE=";
 struct Services {
     s3_port: u16,
     s3_root: PathBuf,
+    /// The watchdog shell around s3s-fs; it ends when this process does.
+    _s3: std::process::Child,
 }
 
 static SERVICES: OnceLock<Option<Services>> = OnceLock::new();
@@ -30,7 +32,9 @@ pub fn active() -> bool {
 
 /// The cluster name of a single server: its data folder's name (restarts reuse it).
 pub fn name_for(data_dir: &Path) -> Option<String> {
-    active().then(|| data_dir.file_name().map(|n| n.to_string_lossy().replace(['-', '.'], "_")).unwrap_or_default())
+    active().then(|| {
+        data_dir.file_name().map(|n| n.to_string_lossy().replace(['-', '.'], "_")).unwrap_or_default()
+    })
 }
 
 /// The settings (as CONFAB_* variables) of a node of cluster `name`.
@@ -61,7 +65,8 @@ pub fn blob_file(name: &str, key: &str) -> PathBuf {
 
 /// Schemas are named `it_<pid>_…` so that later runs can drop those of dead processes.
 fn schema_of(name: &str) -> String {
-    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let name: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let prefix = format!("it_{}_", std::process::id());
     if name.starts_with(&prefix) {
         name
@@ -78,19 +83,28 @@ fn start_services() -> Option<Services> {
     if !crate::backend::CLUSTER {
         return None;
     }
-    let missing: Vec<&str> = [("PostgreSQL on 127.0.0.1:5432", "127.0.0.1:5432"), ("NATS on 127.0.0.1:4222", "127.0.0.1:4222")]
-        .into_iter()
-        .filter(|(_, addr)| TcpStream::connect_timeout(&addr.parse().expect("addr"), Duration::from_secs(2)).is_err())
-        .map(|(what, _)| what)
-        .collect();
+    let missing: Vec<&str> =
+        [("PostgreSQL on 127.0.0.1:5432", "127.0.0.1:5432"), ("NATS on 127.0.0.1:4222", "127.0.0.1:4222")]
+            .into_iter()
+            .filter(|(_, addr)| {
+                TcpStream::connect_timeout(&addr.parse().expect("addr"), Duration::from_secs(2)).is_err()
+            })
+            .map(|(what, _)| what)
+            .collect();
     let s3s = find_binary("s3s-fs");
     let mut why: Vec<String> = missing.iter().map(|m| format!("{m} is not reachable")).collect();
     if s3s.is_none() {
         why.push("s3s-fs is not installed (cargo install s3s-fs --locked)".into());
     }
     if !why.is_empty() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the cluster services are missing: {why:?}");
-        eprintln!("SKIPPED cluster backends ({}): the cluster suite runs on the embedded backends", why.join("; "));
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but the cluster services are missing: {why:?}"
+        );
+        eprintln!(
+            "SKIPPED cluster backends ({}): the cluster suite runs on the embedded backends",
+            why.join("; ")
+        );
         return None;
     }
     drop_dead_schemas();
@@ -100,7 +114,10 @@ fn start_services() -> Option<Services> {
 /// s3s-fs on a free port with a fresh root, watched by a shell loop that stops it when this
 /// test process is gone (tests have no hook at exit).
 fn start_s3(binary: &Path) -> Services {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
     let root = std::env::temp_dir().join(format!("confab-it-s3-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(root.join(BUCKET)).expect("s3 root");
@@ -111,13 +128,18 @@ fn start_s3(binary: &Path) -> Services {
         root.display(),
         std::process::id()
     );
-    Command::new("sh").args(["-c", &script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start s3s-fs");
+    let watchdog = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start s3s-fs");
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "s3s-fs did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Services { s3_port: port, s3_root: root }
+    Services { s3_port: port, s3_root: root, _s3: watchdog }
 }
 
 /// Drops the schemas of earlier test processes that are gone (psql, when installed).
@@ -139,7 +161,8 @@ fn drop_dead_schemas() {
 }
 
 fn find_binary(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".cargo/bin"));
     }

@@ -69,11 +69,16 @@ impl Server {
     /// Spawns `confab serve` and waits for its listening line (which starts with `scheme`).
     fn spawn(data_dir: PathBuf, listen: &str, extra: &[&str], cluster: Option<&str>, scheme: &str) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_confab"));
-        command.args(["serve", "--listen", listen, "--data-dir"]).arg(&data_dir).args(extra).env("CONFAB_LOG", "warn");
+        command
+            .args(["serve", "--listen", listen, "--data-dir"])
+            .arg(&data_dir)
+            .args(extra)
+            .env("CONFAB_LOG", "warn");
         if let Some(name) = cluster {
             command.envs(crate::cluster_env::settings(name));
         }
-        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn confab");
+        let mut child =
+            command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn confab");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
@@ -358,7 +363,8 @@ impl Server {
         let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("confab-it-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let mut args = vec!["--tls-cert", cert.to_str().expect("utf8"), "--tls-key", key.to_str().expect("utf8")];
+        let mut args =
+            vec!["--tls-cert", cert.to_str().expect("utf8"), "--tls-key", key.to_str().expect("utf8")];
         args.extend_from_slice(extra);
         let cluster = crate::cluster_env::name_for(&dir);
         Server::spawn(dir, "127.0.0.1:0", &args, cluster.as_deref(), "https://")

@@ -28,7 +28,12 @@ async fn upload(p: &Client, token: &str, name: &str, content_type: &str, bytes: 
 }
 
 async fn complete(p: &Client, token: &str, id: &str) {
-    p.complete_attachment_upload().connection_token(token).attachment_ids(id).send().await.expect("CompleteAttachmentUpload");
+    p.complete_attachment_upload()
+        .connection_token(token)
+        .attachment_ids(id)
+        .send()
+        .await
+        .expect("CompleteAttachmentUpload");
 }
 
 /// Changes the last character of a presigned URL's signature.
@@ -63,7 +68,10 @@ async fn upload_complete_push_and_download_the_same_bytes() {
     let item = agent_ws.until("ATTACHMENT").await;
     let a = &item["Attachments"][0];
     assert_eq!((a["AttachmentId"].as_str(), a["Status"].as_str()), (Some(id.as_str()), Some("APPROVED")));
-    assert_eq!((a["AttachmentName"].as_str(), a["ContentType"].as_str()), (Some("Screenshot 1.png"), Some("image/png")));
+    assert_eq!(
+        (a["AttachmentName"].as_str(), a["ContentType"].as_str()),
+        (Some("Screenshot 1.png"), Some("image/png"))
+    );
     assert_eq!(item["ParticipantRole"], "CUSTOMER");
     assert_eq!(item["InitialContactId"], chat.contact_id.as_str());
 
@@ -75,13 +83,20 @@ async fn upload_complete_push_and_download_the_same_bytes() {
             .get_attachment()
             .connection_token(&agent.connection_token)
             .attachment_id(&id)
-            .set_url_content_disposition(disposition.map(aws_sdk_connectparticipant::types::ContentDisposition::from))
+            .set_url_content_disposition(
+                disposition.map(aws_sdk_connectparticipant::types::ContentDisposition::from),
+            )
             .url_expiry_in_seconds(60)
             .send()
             .await
             .expect("GetAttachment");
         assert_eq!(got.attachment_size_in_bytes, bytes.len() as i64);
-        let r = http().get(got.url.expect("Url")).header("origin", "https://widget.example").send().await.expect("GET");
+        let r = http()
+            .get(got.url.expect("Url"))
+            .header("origin", "https://widget.example")
+            .send()
+            .await
+            .expect("GET");
         assert_eq!(r.status(), 200);
         let cd = r.headers()["content-disposition"].to_str().unwrap_or_default().to_owned();
         assert!(cd.starts_with(expected) && cd.contains("Screenshot 1.png"), "{cd}");
@@ -100,7 +115,11 @@ async fn upload_urls_are_checked() {
     let c = connect_participant(&server, &chat.customer_token).await;
     let p = server.participant();
     let start = |name: &str, size: i64| {
-        p.start_attachment_upload().connection_token(&c.connection_token).attachment_name(name).content_type("text/plain").attachment_size_in_bytes(size)
+        p.start_attachment_upload()
+            .connection_token(&c.connection_token)
+            .attachment_name(name)
+            .content_type("text/plain")
+            .attachment_size_in_bytes(size)
     };
     let err = start("virus.exe", 10).send().await.expect_err("extension");
     assert_eq!(err.into_service_error().code(), Some("ValidationException"));
@@ -110,7 +129,9 @@ async fn upload_urls_are_checked() {
     let started = start("notes.txt", 5).send().await.expect("start");
     let id = started.attachment_id.clone().expect("id");
     let url = started.upload_metadata.and_then(|m| m.url).expect("url");
-    let put = |url: String, ct: &'static str, body: &'static str| async move { http().put(url).header("content-type", ct).body(body).send().await.expect("PUT").status().as_u16() };
+    let put = |url: String, ct: &'static str, body: &'static str| async move {
+        http().put(url).header("content-type", ct).body(body).send().await.expect("PUT").status().as_u16()
+    };
     // Embedded: confab checks the PUT itself. Cluster: a real presigned S3 URL, checked by
     // the S3 server (signature, signed Content-Type, expiry) and by completion (size).
     let s3 = crate::cluster_env::active();
@@ -121,14 +142,26 @@ async fn upload_urls_are_checked() {
         assert_eq!(put(url.clone(), "text/plain", "hello world").await, 400, "size differs");
     }
     assert_eq!(put(tampered, "text/plain", "hello").await, 403, "tampered");
-    let err = p.complete_attachment_upload().connection_token(&c.connection_token).attachment_ids(&id).send().await.expect_err("not uploaded");
+    let err = p
+        .complete_attachment_upload()
+        .connection_token(&c.connection_token)
+        .attachment_ids(&id)
+        .send()
+        .await
+        .expect_err("not uploaded");
     assert_eq!(err.into_service_error().code(), Some("ValidationException"));
     assert_eq!(put(url.clone(), "text/plain", "hello").await, 200);
     if !s3 {
         assert_eq!(put(url.clone(), "text/plain", "hello").await, 403, "a URL uploads once");
     }
     complete(&p, &c.connection_token, &id).await;
-    let err = p.complete_attachment_upload().connection_token(&c.connection_token).attachment_ids(&id).send().await.expect_err("twice");
+    let err = p
+        .complete_attachment_upload()
+        .connection_token(&c.connection_token)
+        .attachment_ids(&id)
+        .send()
+        .await
+        .expect_err("twice");
     assert_eq!(err.into_service_error().code(), Some("ConflictException"));
 
     if s3 {
@@ -136,7 +169,13 @@ async fn upload_urls_are_checked() {
         let other_url = other.upload_metadata.and_then(|m| m.url).expect("url");
         put(other_url, "text/plain", "not five bytes").await;
         let other_id = other.attachment_id.expect("id");
-        let err = p.complete_attachment_upload().connection_token(&c.connection_token).attachment_ids(&other_id).send().await.expect_err("size");
+        let err = p
+            .complete_attachment_upload()
+            .connection_token(&c.connection_token)
+            .attachment_ids(&other_id)
+            .send()
+            .await
+            .expect_err("size");
         assert_eq!(err.into_service_error().code(), Some("ValidationException"));
     } else {
         let late = start("late.txt", 5).send().await.expect("start");
@@ -147,7 +186,16 @@ async fn upload_urls_are_checked() {
 
     // Preflight of the upload URL (PUT is not a simple method).
     let (status, headers, _) = server
-        .raw("OPTIONS", "/attachments/upload", &[("origin", "https://w.example"), ("access-control-request-method", "PUT"), ("access-control-request-headers", "content-type")], "")
+        .raw(
+            "OPTIONS",
+            "/attachments/upload",
+            &[
+                ("origin", "https://w.example"),
+                ("access-control-request-method", "PUT"),
+                ("access-control-request-headers", "content-type"),
+            ],
+            "",
+        )
         .await;
     assert_eq!(status, 200);
     assert!(headers["access-control-allow-methods"].to_str().unwrap_or_default().contains("PUT"));
@@ -163,25 +211,44 @@ async fn quota_and_bot_downloads() {
     let first = upload(&p, &c.connection_token, "a.txt", "text/plain", b"a").await;
     complete(&p, &c.connection_token, &first).await;
     upload(&p, &c.connection_token, "b.txt", "text/plain", b"b").await;
-    let err = p.start_attachment_upload().connection_token(&c.connection_token).attachment_name("c.txt").content_type("text/plain").attachment_size_in_bytes(1).send().await.expect_err("quota");
+    let err = p
+        .start_attachment_upload()
+        .connection_token(&c.connection_token)
+        .attachment_name("c.txt")
+        .content_type("text/plain")
+        .attachment_size_in_bytes(1)
+        .send()
+        .await
+        .expect_err("quota");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(402));
     assert_eq!(err.into_service_error().code(), Some("ServiceQuotaExceededException"));
 
     let (_, bot_token) = add_participant(&server, &chat.contact_id, "CUSTOM_BOT", "Bot").await;
     let bot = connect_participant(&server, &bot_token).await;
-    let err = p.get_attachment().connection_token(&bot.connection_token).attachment_id(&first).send().await.expect_err("bot");
+    let err = p
+        .get_attachment()
+        .connection_token(&bot.connection_token)
+        .attachment_id(&first)
+        .send()
+        .await
+        .expect_err("bot");
     assert_eq!(err.into_service_error().code(), Some("AccessDeniedException"));
 }
 
 #[tokio::test]
 async fn scanner_verdicts_arrive_as_another_item() {
-    let config = write_config("attach-scan", "[service.attachments.scanner]\ncommand = [\"sh\", \"-c\", \"! grep -q EICAR\"]\n");
+    let config = write_config(
+        "attach-scan",
+        "[service.attachments.scanner]\ncommand = [\"sh\", \"-c\", \"! grep -q EICAR\"]\n",
+    );
     let server = Server::start_with(&["--config", config.to_str().expect("utf8")]);
     let chat = start_chat(&server).await;
     let c = connect_participant(&server, &chat.customer_token).await;
     let mut ws = Socket::open(&c.ws_url).await;
     let p = server.participant();
-    for (name, body, verdict) in [("clean.txt", &b"hello"[..], "APPROVED"), ("bad.txt", &b"xx EICAR xx"[..], "REJECTED")] {
+    for (name, body, verdict) in
+        [("clean.txt", &b"hello"[..], "APPROVED"), ("bad.txt", &b"xx EICAR xx"[..], "REJECTED")]
+    {
         let id = upload(&p, &c.connection_token, name, "text/plain", body).await;
         complete(&p, &c.connection_token, &id).await;
         let first = ws.until("ATTACHMENT").await;
@@ -193,7 +260,15 @@ async fn scanner_verdicts_arrive_as_another_item() {
         assert_eq!(got.is_ok(), verdict == "APPROVED");
     }
     let t = p.get_transcript().connection_token(&c.connection_token).send().await.expect("transcript");
-    let statuses: Vec<String> = t.transcript().iter().flat_map(|i| i.attachments().iter().map(|a| a.status.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default())).collect();
+    let statuses: Vec<String> = t
+        .transcript()
+        .iter()
+        .flat_map(|i| {
+            i.attachments()
+                .iter()
+                .map(|a| a.status.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default())
+        })
+        .collect();
     assert_eq!(statuses, ["REJECTED", "APPROVED"], "the transcript shows the verdicts (newest first)");
 }
 
@@ -217,6 +292,12 @@ async fn uploads_never_completed_are_swept() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(gone, "the sweeper removed the bytes");
-    let err = p.complete_attachment_upload().connection_token(&c.connection_token).attachment_ids(&id).send().await.expect_err("swept");
+    let err = p
+        .complete_attachment_upload()
+        .connection_token(&c.connection_token)
+        .attachment_ids(&id)
+        .send()
+        .await
+        .expect_err("swept");
     assert_eq!(err.into_service_error().code(), Some("ValidationException"));
 }

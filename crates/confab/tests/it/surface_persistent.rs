@@ -15,7 +15,9 @@ async fn continue_chat(server: &Server, kind: RehydrationType, source: &str) -> 
         .start_chat_contact()
         .instance_id(INSTANCE)
         .contact_flow_id(FLOW)
-        .participant_details(ParticipantDetails::builder().display_name("Returning").build().expect("details"))
+        .participant_details(
+            ParticipantDetails::builder().display_name("Returning").build().expect("details"),
+        )
         .persistent_chat(PersistentChat::builder().rehydration_type(kind).source_contact_id(source).build())
         .send()
         .await
@@ -52,8 +54,13 @@ async fn whole_history(server: &Server, token: &str) -> Vec<Item> {
 }
 
 fn describe(item: &Item) -> String {
-    let what = item.content.clone().unwrap_or_else(|| item.content_type.clone().unwrap_or_default().rsplit('.').take(2).collect::<Vec<_>>().join("<"));
-    let whose = item.contact_id.clone().map_or_else(|| format!("past:{}", item.related_contact_id.clone().unwrap_or_default()), |c| format!("now:{c}"));
+    let what = item.content.clone().unwrap_or_else(|| {
+        item.content_type.clone().unwrap_or_default().rsplit('.').take(2).collect::<Vec<_>>().join("<")
+    });
+    let whose = item.contact_id.clone().map_or_else(
+        || format!("past:{}", item.related_contact_id.clone().unwrap_or_default()),
+        |c| format!("now:{c}"),
+    );
     format!("{what}@{whose}")
 }
 
@@ -63,7 +70,13 @@ async fn three_chained_chats_read_all_history_from_the_third() {
     let first = start_chat(&server).await;
     let c1 = connect_participant(&server, &first.customer_token).await;
     send(&server, &c1.connection_token, "m1").await;
-    server.participant().disconnect_participant().connection_token(&c1.connection_token).send().await.expect("leave");
+    server
+        .participant()
+        .disconnect_participant()
+        .connection_token(&c1.connection_token)
+        .send()
+        .await
+        .expect("leave");
 
     let (second, c2) = continue_chat(&server, RehydrationType::EntirePastSession, &first.contact_id).await;
     send(&server, &c2, "m2").await;
@@ -90,9 +103,24 @@ async fn three_chained_chats_read_all_history_from_the_third() {
     assert_eq!(history, expected);
 
     // The chain is visible in DescribeContact, and a ContactId filter stays in one contact.
-    let d = server.connect().describe_contact().instance_id(INSTANCE).contact_id(&third).send().await.expect("describe");
+    let d = server
+        .connect()
+        .describe_contact()
+        .instance_id(INSTANCE)
+        .contact_id(&third)
+        .send()
+        .await
+        .expect("describe");
     assert_eq!(d.contact.and_then(|c| c.related_contact_id).as_deref(), Some(second.as_str()));
-    let only = server.participant().get_transcript().connection_token(&c3).contact_id(&third).max_results(100).send().await.expect("filtered");
+    let only = server
+        .participant()
+        .get_transcript()
+        .connection_token(&c3)
+        .contact_id(&third)
+        .max_results(100)
+        .send()
+        .await
+        .expect("filtered");
     assert_eq!(only.transcript().len(), 3);
     assert!(only.next_token.is_none());
 }
@@ -108,16 +136,32 @@ async fn sources_must_have_ended_and_exist() {
             .instance_id(INSTANCE)
             .contact_flow_id(FLOW)
             .participant_details(ParticipantDetails::builder().display_name("C").build().expect("details"))
-            .persistent_chat(PersistentChat::builder().rehydration_type(kind).source_contact_id(source).build())
+            .persistent_chat(
+                PersistentChat::builder().rehydration_type(kind).source_contact_id(source).build(),
+            )
     };
-    let err = start(RehydrationType::EntirePastSession, &running.contact_id).send().await.expect_err("active source");
+    let err = start(RehydrationType::EntirePastSession, &running.contact_id)
+        .send()
+        .await
+        .expect_err("active source");
     let e = err.into_service_error();
     assert_eq!(e.code(), Some("InvalidRequestException"));
     assert!(e.message().unwrap_or_default().contains("ended"));
     let err = start(RehydrationType::FromSegment, "no-such-contact").send().await.expect_err("unknown");
     assert_eq!(err.into_service_error().code(), Some("ResourceNotFoundException"));
-    server.connect().stop_contact().instance_id(INSTANCE).contact_id(&running.contact_id).send().await.expect("stop");
-    let err = start(RehydrationType::FromSegment, &running.contact_id).related_contact_id(&running.contact_id).send().await.expect_err("both");
+    server
+        .connect()
+        .stop_contact()
+        .instance_id(INSTANCE)
+        .contact_id(&running.contact_id)
+        .send()
+        .await
+        .expect("stop");
+    let err = start(RehydrationType::FromSegment, &running.contact_id)
+        .related_contact_id(&running.contact_id)
+        .send()
+        .await
+        .expect_err("both");
     assert_eq!(err.into_service_error().code(), Some("InvalidRequestException"));
 }
 
@@ -127,7 +171,14 @@ async fn a_running_chat_can_be_associated_with_a_past_one() {
     let past = start_chat(&server).await;
     let p = connect_participant(&server, &past.customer_token).await;
     send(&server, &p.connection_token, "before").await;
-    server.connect().stop_contact().instance_id(INSTANCE).contact_id(&past.contact_id).send().await.expect("stop");
+    server
+        .connect()
+        .stop_contact()
+        .instance_id(INSTANCE)
+        .contact_id(&past.contact_id)
+        .send()
+        .await
+        .expect("stop");
 
     let now = start_chat(&server).await;
     let c = connect_participant(&server, &now.customer_token).await;
@@ -144,12 +195,20 @@ async fn a_running_chat_can_be_associated_with_a_past_one() {
     let out = associate(&past.contact_id).send().await.expect("associate");
     assert_eq!(out.continued_from_contact_id.as_deref(), Some(past.contact_id.as_str()));
     assert_eq!(ws.until(REHYDRATED).await["ContactId"], now.contact_id.as_str());
-    let history: Vec<String> = whole_history(&server, &c.connection_token).await.iter().filter_map(|i| i.content.clone()).collect();
+    let history: Vec<String> =
+        whole_history(&server, &c.connection_token).await.iter().filter_map(|i| i.content.clone()).collect();
     assert_eq!(history, ["before"]);
     associate(&past.contact_id).send().await.expect("the same association again is fine");
 
     let other = start_chat(&server).await;
-    server.connect().stop_contact().instance_id(INSTANCE).contact_id(&other.contact_id).send().await.expect("stop");
+    server
+        .connect()
+        .stop_contact()
+        .instance_id(INSTANCE)
+        .contact_id(&other.contact_id)
+        .send()
+        .await
+        .expect("stop");
     let err = associate(&other.contact_id).send().await.expect_err("already associated");
     assert_eq!(err.into_service_error().code(), Some("InvalidRequestException"));
     let err = server

@@ -79,7 +79,8 @@ async fn health_metrics_and_base_path() {
     assert_eq!((status, body["status"].as_str()), (404, None), "everything lives under the base path");
     let (status, _, body) = server.raw("GET", "/prefix/v1/healthz", &[], "").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
-    let expected = if crate::cluster_env::active() { ["postgres", "nats", "s3"] } else { ["sqlite", "memory", "file"] };
+    let expected =
+        if crate::cluster_env::active() { ["postgres", "nats", "s3"] } else { ["sqlite", "memory", "file"] };
     for (part, name) in ["store", "bus", "blobs"].iter().zip(expected) {
         assert_eq!(body[part]["backend"], name, "{body}");
         assert_eq!(body[part]["status"], "ok", "{body}");
@@ -106,7 +107,13 @@ async fn health_metrics_and_base_path() {
     assert!(text.contains("confab_active_contacts 1"));
     assert!(text.contains("confab_open_websockets 0"));
     assert!(text.contains("confab_items_appended_total 1"));
-    assert!(text.contains(&format!("confab_backend_call_duration_seconds_count{{backend=\"{}\",call=\"commit\"}}", expected[0])), "{text}");
+    assert!(
+        text.contains(&format!(
+            "confab_backend_call_duration_seconds_count{{backend=\"{}\",call=\"commit\"}}",
+            expected[0]
+        )),
+        "{text}"
+    );
     assert!(text.contains("confab_backend_errors_total{backend="));
 }
 

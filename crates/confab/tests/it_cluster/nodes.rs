@@ -32,7 +32,10 @@ async fn three_nodes_serve_one_chat() {
     let (_, bot_token) = add_participant(&nodes[2], &chat.contact_id, "CUSTOM_BOT", "Bot").await;
     let bot = connect_participant(&nodes[2], &bot_token).await;
     let mut bot_ws = Socket::open(&bot.ws_url).await;
-    assert!(agent.ws_url.contains(nodes[1].url.trim_start_matches("http://")), "each socket is on its own node");
+    assert!(
+        agent.ws_url.contains(nodes[1].url.trim_start_matches("http://")),
+        "each socket is on its own node"
+    );
 
     let from_customer = send(&nodes[0], &customer.connection_token, "hello from node 0").await;
     let from_agent = send(&nodes[1], &agent.connection_token, "hello from node 1").await;
@@ -59,13 +62,32 @@ async fn three_nodes_serve_one_chat() {
     }
     assert_eq!(put.send().await.expect("PUT").status(), 200);
     let id = started.attachment_id.expect("id");
-    p0.complete_attachment_upload().connection_token(&customer.connection_token).attachment_ids(&id).send().await.expect("complete");
+    p0.complete_attachment_upload()
+        .connection_token(&customer.connection_token)
+        .attachment_ids(&id)
+        .send()
+        .await
+        .expect("complete");
     assert_eq!(agent_ws.until("ATTACHMENT").await["Attachments"][0]["AttachmentId"], id.as_str());
-    let got = nodes[1].participant().get_attachment().connection_token(&agent.connection_token).attachment_id(&id).send().await.expect("get");
+    let got = nodes[1]
+        .participant()
+        .get_attachment()
+        .connection_token(&agent.connection_token)
+        .attachment_id(&id)
+        .send()
+        .await
+        .expect("get");
     let body = http().get(got.url.expect("url")).send().await.expect("GET").bytes().await.expect("body");
     assert_eq!(&body[..], b"bytes");
 
-    let t = nodes[2].participant().get_transcript().connection_token(&bot.connection_token).max_results(100).send().await.expect("transcript");
+    let t = nodes[2]
+        .participant()
+        .get_transcript()
+        .connection_token(&bot.connection_token)
+        .max_results(100)
+        .send()
+        .await
+        .expect("transcript");
     assert_eq!(t.transcript().iter().filter(|i| i.content.is_some()).count(), 2);
 }
 
@@ -93,8 +115,10 @@ async fn a_dead_node_loses_nothing() {
     if skipped("a_dead_node_loses_nothing") {
         return;
     }
-    let mut nodes: Vec<Option<Server>> = (0..3).map(|i| Some(Server::start_node("failover", i, &[]))).collect();
-    let node = |nodes: &Vec<Option<Server>>, i: usize| nodes[i].as_ref().map(|n| n.url.clone()).expect("node");
+    let mut nodes: Vec<Option<Server>> =
+        (0..3).map(|i| Some(Server::start_node("failover", i, &[]))).collect();
+    let node =
+        |nodes: &Vec<Option<Server>>, i: usize| nodes[i].as_ref().map(|n| n.url.clone()).expect("node");
     let first = nodes[0].as_ref().expect("node 0");
     let chat = start_chat(first).await;
     let customer = connect_participant(first, &chat.customer_token).await;
@@ -114,7 +138,13 @@ async fn a_dead_node_loses_nothing() {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let out = client.send_message().connection_token(&token).content_type("text/plain").content(format!("m{i}")).send().await;
+                let out = client
+                    .send_message()
+                    .connection_token(&token)
+                    .content_type("text/plain")
+                    .content(format!("m{i}"))
+                    .send()
+                    .await;
                 acked.push(out.expect("node 0 stays up").id.expect("id"));
             }
             acked
@@ -138,18 +168,18 @@ async fn a_dead_node_loses_nothing() {
     stop.store(true, Ordering::Relaxed);
     let acked = sender.await.expect("sender");
     // Frames after the move, then one more fill for anything sent while subscribing.
-    loop {
-        match tokio::time::timeout(Duration::from_millis(500), agent_ws.next_item()).await {
-            Ok(Some(item)) => seen.add(&item),
-            _ => break,
-        }
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(500), agent_ws.next_item()).await {
+        seen.add(&item);
     }
     fill_gap(node2, &again.connection_token, &mut seen).await;
 
     let transcript = all_messages(node2, &again.connection_token).await;
     let acked_set: HashSet<&String> = acked.iter().collect();
     assert!(acked.len() > 50, "traffic went on across the kill: {} acked", acked.len());
-    assert!(acked.iter().all(|id| transcript.contains(id)), "every acknowledged message is in the transcript");
+    assert!(
+        acked.iter().all(|id| transcript.contains(id)),
+        "every acknowledged message is in the transcript"
+    );
     assert_eq!(seen.ids, transcript, "the agent saw every message exactly once, in transcript order");
     assert!(acked_set.len() == acked.len());
     let _ = url0;
