@@ -114,12 +114,22 @@ pub trait Store: Send + Sync + 'static {
     /// caller until `lease_until`, and other callers do not get them before then (row locks
     /// with SKIP LOCKED, or equal). A timer stays until a batch cancels it, so a node that
     /// dies holding a lease only delays it. One node alone may ignore leases.
-    async fn claim_timers(&self, now: Millis, limit: usize, lease_until: Millis) -> Result<Vec<Timer>, StoreError> {
+    async fn claim_timers(
+        &self,
+        now: Millis,
+        limit: usize,
+        lease_until: Millis,
+    ) -> Result<Vec<Timer>, StoreError> {
         let _ = lease_until;
         self.due_timers(now, limit).await
     }
     /// Like `outbox_due`, leased as `claim_timers` is.
-    async fn claim_outbox(&self, now: Millis, limit: usize, lease_until: Millis) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn claim_outbox(
+        &self,
+        now: Millis,
+        limit: usize,
+        lease_until: Millis,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
         let _ = lease_until;
         self.outbox_due(now, limit).await
     }
