@@ -66,6 +66,11 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Frames and answers are small and latency matters: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let router = axum::Router::new().fallback(api::dispatch).with_state(app);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }

@@ -322,6 +322,19 @@ impl Drop for SqliteStore {
     }
 }
 
+/// Whether the contact has any receipt for a message id between the smallest and the largest
+/// of `ids`. Most transcript pages have none: then one probe of the primary key replaces a
+/// lookup per message (a hundred on a full page).
+fn any_receipt_between(conn: &Connection, contact_id: &str, ids: &[String]) -> rusqlite::Result<bool> {
+    let (Some(lo), Some(hi)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(false);
+    };
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM receipts WHERE contact_id = ?1 AND message_id BETWEEN ?2 AND ?3)",
+    )?
+    .query_row([contact_id, lo.as_str(), hi.as_str()], |r| r.get(0))
+}
+
 fn limit_to_sql(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
@@ -458,6 +471,9 @@ impl Store for SqliteStore {
         let contact_id = contact_id.to_owned();
         let message_ids = message_ids.to_vec();
         self.read(move |conn| {
+            if !any_receipt_between(conn, &contact_id, &message_ids)? {
+                return Ok(Vec::new());
+            }
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {} FROM receipts WHERE contact_id = ?1 AND message_id = ?2 ORDER BY recipient_id",
                 rows::RECEIPT_COLUMNS

@@ -91,7 +91,9 @@ async fn websocket(app: &Arc<App>, request: Request) -> Response {
     match app.gateway.admit(&session).await {
         Ok(admission) => {
             let gateway = app.gateway.clone();
-            upgrade.on_upgrade(move |socket| gateway.run_socket(socket, admission))
+            // Client frames are tiny (subscribe, heartbeats): a 4 KiB read buffer instead of
+            // tungstenite's 128 KiB keeps a held socket near 10 KiB (BENCHMARKS.md).
+            upgrade.read_buffer_size(4096).on_upgrade(move |socket| gateway.run_socket(socket, admission))
         }
         Err(message) => {
             let mut r = json_body(&json!({"message": message}));
