@@ -91,9 +91,9 @@ async fn websocket(app: &Arc<App>, request: Request) -> Response {
     match app.gateway.admit(&session).await {
         Ok(admission) => {
             let gateway = app.gateway.clone();
-            // Client frames are tiny (subscribe, heartbeats): a 4 KiB read buffer instead of
+            // Client frames are tiny (subscribe, heartbeats): a 1 KiB read buffer (it grows for a bigger frame) instead of
             // tungstenite's 128 KiB keeps a held socket near 10 KiB (BENCHMARKS.md).
-            upgrade.read_buffer_size(4096).on_upgrade(move |socket| gateway.run_socket(socket, admission))
+            upgrade.read_buffer_size(1024).on_upgrade(move |socket| gateway.run_socket(socket, admission))
         }
         Err(message) => {
             let mut r = json_body(&json!({"message": message}));
