@@ -397,3 +397,34 @@ fn http_client_trusting(ca_pem: &str) -> participant::config::SharedHttpClient {
         .tls_context(context)
         .build_https()
 }
+
+/// Every MESSAGE id of the chat, oldest first, paging FORWARD from the first item.
+pub async fn message_ids(server: &Server, token: &str) -> Vec<String> {
+    use aws_sdk_connectparticipant::types::{ScanDirection, SortKey};
+    let p = server.participant();
+    let mut ids = Vec::new();
+    let mut next = None;
+    loop {
+        let out = p
+            .get_transcript()
+            .connection_token(token)
+            .scan_direction(ScanDirection::Backward)
+            .sort_order(SortKey::Ascending)
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+            .expect("page");
+        let page: Vec<String> = out
+            .transcript()
+            .iter()
+            .filter(|i| i.r#type.as_ref().map(|t| t.as_str()) == Some("MESSAGE"))
+            .filter_map(|i| i.id.clone())
+            .collect();
+        ids.splice(0..0, page);
+        next = out.next_token;
+        if next.is_none() {
+            return ids;
+        }
+    }
+}
