@@ -240,15 +240,7 @@ async fn stop_contact_ends_the_chat_for_everyone() {
         .await
         .expect_err("ended");
     assert_eq!(err.into_service_error().meta().code(), Some("AccessDeniedException"));
-    let d = server
-        .connect()
-        .describe_contact()
-        .instance_id(INSTANCE)
-        .contact_id(&chat.contact_id)
-        .send()
-        .await
-        .expect("describe");
-    assert_eq!(d.contact.and_then(|c| c.disconnect_reason).as_deref(), Some("API"));
+    assert_eq!(disconnect_reason(&server, &chat.contact_id).await.as_deref(), Some("API"));
 }
 
 #[tokio::test]
@@ -284,13 +276,5 @@ async fn agent_leaving_ends_the_chat_but_a_bot_leaving_does_not() {
         .expect("agent leaves");
     ws.until(LEFT).await;
     ws.until(ENDED).await;
-    let d = server
-        .connect()
-        .describe_contact()
-        .instance_id(INSTANCE)
-        .contact_id(&chat.contact_id)
-        .send()
-        .await
-        .expect("describe");
-    assert_eq!(d.contact.and_then(|c| c.disconnect_reason).as_deref(), Some("AGENT_DISCONNECT"));
+    assert_eq!(disconnect_reason(&server, &chat.contact_id).await.as_deref(), Some("AGENT_DISCONNECT"));
 }

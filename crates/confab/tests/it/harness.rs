@@ -428,3 +428,9 @@ pub async fn message_ids(server: &Server, token: &str) -> Vec<String> {
         }
     }
 }
+
+/// DescribeContact's DisconnectReason (None while the chat goes on).
+pub async fn disconnect_reason(server: &Server, contact_id: &str) -> Option<String> {
+    let out = server.connect().describe_contact().instance_id(INSTANCE).contact_id(contact_id).send().await;
+    out.expect("DescribeContact").contact.and_then(|c| c.disconnect_reason)
+}

@@ -71,15 +71,7 @@ async fn chat_ends_when_its_duration_runs_out() {
     ws.until(ENDED).await;
     assert_eq!(ws.closed().await, Some(1000));
     assert_eq!(code_of_send(&server, &c.connection_token).await.as_deref(), Some("AccessDeniedException"));
-    let d = server
-        .connect()
-        .describe_contact()
-        .instance_id(INSTANCE)
-        .contact_id(out.contact_id.expect("id"))
-        .send()
-        .await
-        .expect("describe");
-    assert_eq!(d.contact.and_then(|c| c.disconnect_reason).as_deref(), Some("EXPIRED"));
+    assert_eq!(disconnect_reason(&server, &out.contact_id.expect("id")).await.as_deref(), Some("EXPIRED"));
 }
 
 #[tokio::test]
@@ -91,15 +83,7 @@ async fn a_customer_who_never_connects_is_dropped_after_five_minutes() {
     server.advance(301.0).await;
     let mut ended = false;
     for _ in 0..100 {
-        let d = server
-            .connect()
-            .describe_contact()
-            .instance_id(INSTANCE)
-            .contact_id(&waits.contact_id)
-            .send()
-            .await
-            .expect("describe");
-        if d.contact.and_then(|c| c.disconnect_reason).as_deref() == Some("OTHER") {
+        if disconnect_reason(&server, &waits.contact_id).await.as_deref() == Some("OTHER") {
             ended = true;
             break;
         }
