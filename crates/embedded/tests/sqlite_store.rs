@@ -2,7 +2,7 @@
 
 use confab_embedded::sqlite::{SqliteOptions, SqliteStore};
 use confab_ports::{
-    Batch, Check, Committed, Contact, ItemQuery, Locate, NewItem, Participant, Receipt, Role, Store,
+    Batch, Check, Committed, Contact, ItemQuery, Locate, NewItem, Participant, Receipt, RecordWrite, Role, Store,
     StoreError, Timer,
 };
 use std::collections::HashMap;
@@ -729,4 +729,65 @@ async fn outbox_hands_out_the_head_of_each_stream_in_order() {
     b.outbox_done.push(due[0].id);
     store.commit(b).await.expect("done");
     assert_eq!(store.outbox_due(1_000, 10).await.expect("due")[0].payload, "b");
+}
+
+/// An item whose time was taken before the previous item's (two senders racing) is found by
+/// time at the previous item's time, so a search over seq stays exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_never_go_back_within_a_contact() {
+    let dir = TempDir::new("monotonic");
+    let store = SqliteStore::open(&dir.db()).expect("open");
+    let items = vec![item("a", 100), item("b", 300), item("c", 200), item("d", 400)];
+    store.commit(items_batch("c", items)).await.expect("commit");
+    let loc = |at: Locate| {
+        let store = &store;
+        async move { store.locate("c", at).await.expect("locate") }
+    };
+    assert_eq!(loc(Locate::AtOrAfter(150)).await, Some(2));
+    assert_eq!(loc(Locate::AtOrAfter(250)).await, Some(2), "c is stored at b's time");
+    assert_eq!(loc(Locate::AtOrAfter(301)).await, Some(4));
+    assert_eq!(loc(Locate::AtOrBefore(250)).await, Some(1));
+    assert_eq!(loc(Locate::AtOrBefore(300)).await, Some(3));
+    assert_eq!(loc(Locate::AtOrBefore(399)).await, Some(3));
+    let stored = store
+        .items(ItemQuery { contact_id: "c".into(), from: 3, ascending: true, limit: 1 })
+        .await
+        .expect("items");
+    assert_eq!(stored[0].json, item("c", 200).json, "the item itself keeps its own time");
+
+    // After a restart the writer picks up the last stored time.
+    drop(store);
+    let store = SqliteStore::open(&dir.db()).expect("reopen");
+    store.commit(items_batch("c", vec![item("e", 350)])).await.expect("commit");
+    assert_eq!(store.locate("c", Locate::AtOrAfter(390)).await.expect("locate"), Some(4));
+    assert_eq!(store.locate("c", Locate::AtOrAfter(401)).await.expect("locate"), None);
+    assert_eq!(store.locate("c", Locate::AtOrBefore(10_000)).await.expect("locate"), Some(5));
+}
+
+/// Prefix reads are answered from memory until a write under the prefix, which they then see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_ranges_see_every_write() {
+    let dir = TempDir::new("ranges");
+    let store = SqliteStore::open(&dir.db()).expect("open");
+    let range = |prefix: &'static str, limit: usize| {
+        let store = &store;
+        async move { store.records("live", prefix, limit).await.expect("records") }
+    };
+    assert!(range("c1/", 64).await.is_empty());
+    assert!(range("c1/", 64).await.is_empty(), "second read, from the cache");
+    let mut b = Batch::new("c1");
+    b.records = vec![RecordWrite::set("live", "c1/idle/p1", "1"), RecordWrite::set("live", "c1/streams", "s")];
+    store.commit(b).await.expect("commit");
+    let want = vec![("c1/idle/p1".to_owned(), "1".to_owned()), ("c1/streams".to_owned(), "s".to_owned())];
+    assert_eq!(range("c1/", 64).await, want);
+    assert_eq!(range("c1/idle/", 64).await, want[..1].to_vec());
+    assert_eq!(range("c1/", 1).await, want[..1].to_vec(), "a smaller limit from a cached answer");
+    assert!(range("c2/", 64).await.is_empty());
+    let mut b = Batch::new("c1");
+    b.records = vec![RecordWrite::delete("live", "c1/idle/p1")];
+    store.commit(b).await.expect("commit");
+    assert_eq!(range("c1/", 64).await, want[1..].to_vec());
+    assert!(range("c1/idle/", 64).await.is_empty());
+    // Another kind with the same keys is apart.
+    assert!(store.records("other", "c1/", 64).await.expect("records").is_empty());
 }

@@ -107,6 +107,15 @@ impl<V: Clone> Cache<V> {
         }
     }
 
+    /// Forgets the given keys (a reader holding a ticket for one will not fill it).
+    pub(crate) fn invalidate<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
+        let mut inner = self.inner.lock();
+        for key in keys {
+            inner.young.remove(key);
+            inner.old.remove(key);
+        }
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         let inner = self.inner.lock();
@@ -137,6 +146,17 @@ mod tests {
         assert!(matches!(cache.get("a"), Lookup::Hit(None)));
         cache.put_all([("a".to_owned(), 5)]);
         assert!(matches!(cache.get("a"), Lookup::Hit(Some(5))));
+    }
+
+    #[test]
+    fn invalidate_drops_values_and_tickets() {
+        let cache: Cache<u32> = Cache::new(10);
+        cache.put_all([("a".to_owned(), 1)]);
+        let Lookup::Miss(Some(ticket)) = cache.get("b") else { panic!("expected a reservation") };
+        cache.invalidate(["a", "b"]);
+        cache.fill("b", ticket, Some(2));
+        assert!(matches!(cache.get("a"), Lookup::Miss(Some(_))));
+        assert!(matches!(cache.get("b"), Lookup::Miss(Some(_))));
     }
 
     #[test]

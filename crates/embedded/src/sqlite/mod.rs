@@ -3,7 +3,8 @@
 //! - Writes: one writer thread owns the only write connection and group-commits every batch
 //!   queued while the previous group was syncing: one transaction and one fsync per group,
 //!   each batch inside its own SAVEPOINT (see [`writer`]). A commit is answered only once
-//!   its group is durable.
+//!   its group is durable; the fsync runs on its own thread while the writer applies the
+//!   next group (see [`sync`]).
 //! - Reads: a small pool of read-only connections used from `spawn_blocking`; `contact` and
 //!   `participant` go through a write-through cache that the writer updates after each
 //!   COMMIT (see [`cache`]).
@@ -17,6 +18,7 @@ mod cache;
 mod checkpoint;
 mod rows;
 mod schema;
+mod sync;
 mod writer;
 
 use async_trait::async_trait;
@@ -95,6 +97,11 @@ struct Counters {
 struct Shared {
     contacts: Cache<Contact>,
     participants: Cache<Participant>,
+    /// Complete answers of `records(kind, prefix)` for prefixes ending in '/', keyed by
+    /// [`range_key`]; the writer invalidates every such prefix of each record it writes.
+    /// Most appends read their contact's live-state records (see the service's hooks), and
+    /// most contacts have none: this answers those reads without touching SQLite.
+    record_ranges: Cache<Vec<(String, String)>>,
     stats: Counters,
     writer_alive: AtomicBool,
     readers: ReadPool,
@@ -149,7 +156,8 @@ fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
     // Durable once answered: fsync the WAL at every commit, and (macOS) really flush.
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA fullfsync = ON; PRAGMA checkpoint_fullfsync = ON; \
-         PRAGMA foreign_keys = OFF; PRAGMA journal_size_limit = 67108864;",
+         PRAGMA foreign_keys = OFF; PRAGMA journal_size_limit = 67108864; \
+         PRAGMA cache_size = -65536;",
     )
     .map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -162,6 +170,8 @@ fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| backend(format!("open {} for reading: {e}", path.display())))?;
     conn.busy_timeout(busy_timeout).map_err(sql)?;
+    // Pages read stay cached between reads (the default 2 MB holds little of an index).
+    conn.execute_batch("PRAGMA cache_size = -16384").map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -189,6 +199,7 @@ impl SqliteStore {
         let shared = Arc::new(Shared {
             contacts: Cache::new(options.cache_capacity),
             participants: Cache::new(options.cache_capacity),
+            record_ranges: Cache::new(options.cache_capacity),
             stats: Counters::default(),
             writer_alive: AtomicBool::new(true),
             readers: ReadPool {
@@ -205,6 +216,7 @@ impl SqliteStore {
             shared: shared.clone(),
             max_group: options.max_group,
             next_seq: HashMap::new(),
+            syncer: None,
         };
         let handle = std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
@@ -302,6 +314,26 @@ impl SqliteStore {
         loaded
     }
 
+    async fn read_records(
+        &self,
+        kind: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let (kind, prefix) = (kind.to_owned(), prefix.to_owned());
+        self.read(move |conn| {
+            // A range on the primary key instead of LIKE: keys may hold '%' and '_'.
+            let mut upper = prefix.clone();
+            upper.push(char::MAX);
+            conn.prepare_cached(
+                "SELECT key, value FROM records WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4",
+            )?
+            .query_map(rusqlite::params![kind, prefix, upper, limit_to_sql(limit)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })
+        .await
+    }
+
     #[cfg(test)]
     fn kill_writer(&self) {
         let _ = self.jobs.send(Job::Panic);
@@ -333,6 +365,41 @@ fn any_receipt_between(conn: &Connection, contact_id: &str, ids: &[String]) -> r
         "SELECT EXISTS (SELECT 1 FROM receipts WHERE contact_id = ?1 AND message_id BETWEEN ?2 AND ?3)",
     )?
     .query_row([contact_id, lo.as_str(), hi.as_str()], |r| r.get(0))
+}
+
+/// The lowest seq whose stored time is at or after `t` (`inclusive`) or after `t` (not), by a
+/// binary search over seq: the writer keeps stored times non-decreasing within a contact,
+/// and seqs run 1..=last without gaps. When there is none, `None` (inclusive) or `last + 1`.
+/// Each probe is one descent of the (contact_id, seq) index, so a million-item transcript
+/// costs about twenty.
+fn first_later(conn: &Connection, contact_id: &str, t: Millis, inclusive: bool) -> rusqlite::Result<Option<i64>> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT MAX(seq) FROM items WHERE contact_id = ?1")?
+        .query_row([contact_id], |r| r.get(0))?;
+    let Some(last) = last else { return Ok(None) };
+    let mut probe = conn.prepare_cached("SELECT at FROM items WHERE contact_id = ?1 AND seq = ?2")?;
+    let (mut lo, mut hi) = (1, last + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let at: Millis = probe.query_row(rusqlite::params![contact_id, mid], |r| r.get(0))?;
+        if at > t || (inclusive && at == t) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Ok(if inclusive && lo > last { None } else { Some(lo) })
+}
+
+/// The cache key of a `records(kind, prefix)` answer.
+fn range_key(kind: &str, prefix: &str) -> String {
+    format!("{kind}\n{prefix}")
+}
+
+/// The cached ranges a write of `(kind, key)` changes: every prefix of `key` ending in '/'.
+fn ranges_of<'k>(kind: &str, key: &'k str) -> impl Iterator<Item = String> + 'k {
+    let kind = kind.to_owned();
+    key.match_indices('/').map(move |(i, _)| range_key(&kind, &key[..=i]))
 }
 
 fn limit_to_sql(limit: usize) -> i64 {
@@ -407,28 +474,15 @@ impl Store for SqliteStore {
         let contact_id = contact_id.to_owned();
         let seq: Option<i64> = self
             .read(move |conn| {
-                // Each is one descent of an index on (contact_id, …). "At or after" takes the
-                // earliest item in time at or after `t` (ties: lowest seq), which is the
-                // lowest such seq as item times follow seq order.
                 match at {
                     Locate::ItemId(id) => conn
-                        .prepare_cached("SELECT seq FROM items WHERE contact_id = ?1 AND id = ?2")?
+                        .prepare_cached("SELECT seq FROM items WHERE id = ?2 AND contact_id = ?1")?
                         .query_row([contact_id, id], |r| r.get(0))
                         .optional(),
-                    Locate::AtOrAfter(t) => conn
-                        .prepare_cached(
-                            "SELECT seq FROM items WHERE contact_id = ?1 AND at >= ?2 \
-                             ORDER BY at ASC, seq ASC LIMIT 1",
-                        )?
-                        .query_row(rusqlite::params![contact_id, t], |r| r.get(0))
-                        .optional(),
-                    Locate::AtOrBefore(t) => conn
-                        .prepare_cached(
-                            "SELECT seq FROM items WHERE contact_id = ?1 AND at <= ?2 \
-                             ORDER BY at DESC, seq DESC LIMIT 1",
-                        )?
-                        .query_row(rusqlite::params![contact_id, t], |r| r.get(0))
-                        .optional(),
+                    Locate::AtOrAfter(t) => first_later(conn, &contact_id, t, true),
+                    Locate::AtOrBefore(t) => {
+                        Ok(first_later(conn, &contact_id, t, false)?.map(|s| s - 1).filter(|s| *s >= 1))
+                    }
                     Locate::Last => conn
                         .prepare_cached("SELECT MAX(seq) FROM items WHERE contact_id = ?1")?
                         .query_row([contact_id], |r| r.get(0)),
@@ -529,18 +583,24 @@ impl Store for SqliteStore {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let (kind, prefix) = (kind.to_owned(), prefix.to_owned());
-        self.read(move |conn| {
-            // A range on the primary key instead of LIKE: keys may hold '%' and '_'.
-            let mut upper = prefix.clone();
-            upper.push(char::MAX);
-            conn.prepare_cached(
-                "SELECT key, value FROM records WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4",
-            )?
-            .query_map(rusqlite::params![kind, prefix, upper, limit_to_sql(limit)], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect()
-        })
-        .await
+        if !prefix.ends_with('/') || limit == 0 {
+            return self.read_records(kind, prefix, limit).await;
+        }
+        let key = range_key(kind, prefix);
+        let ticket = match self.shared.record_ranges.get(&key) {
+            Lookup::Hit(Some(all)) => return Ok(all.into_iter().take(limit).collect()),
+            Lookup::Hit(None) => None,
+            Lookup::Miss(ticket) => ticket,
+        };
+        let loaded = self.read_records(kind, prefix, limit).await;
+        if let Some(ticket) = ticket {
+            match &loaded {
+                // Only a complete answer can serve later calls (whatever their limit).
+                Ok(rows) if rows.len() < limit => self.shared.record_ranges.fill(&key, ticket, Some(rows.clone())),
+                _ => self.shared.record_ranges.abandon(&key, ticket),
+            }
+        }
+        loaded
     }
 
     async fn outbox_due(&self, now: Millis, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {

@@ -85,6 +85,26 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_stream ON outbox(stream, id);
     "#,
+    // 3: fewer pages written per message. A commit writes every page it dirtied, and an index
+    // keyed by contact dirties one page per contact in the group: items_at goes (times are
+    // found by a binary search over seq, the writer keeping `at` non-decreasing per contact),
+    // and item ids (time-ordered UUIDs) lead their index, whose new entries then all land on
+    // its last pages (still unique per contact). Idempotency records become one b-tree instead of a table plus an index.
+    r#"
+    DROP INDEX items_at;
+    DROP INDEX items_id;
+    CREATE UNIQUE INDEX items_by_id ON items(id, contact_id);
+
+    CREATE TABLE idempotency_keyed (
+        key        TEXT PRIMARY KEY NOT NULL,
+        contact_id TEXT NOT NULL,
+        response   TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO idempotency_keyed (key, contact_id, response)
+        SELECT key, contact_id, response FROM idempotency;
+    DROP TABLE idempotency;
+    ALTER TABLE idempotency_keyed RENAME TO idempotency;
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

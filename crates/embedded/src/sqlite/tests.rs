@@ -70,3 +70,35 @@ async fn close_refuses_later_commits() {
     assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
     assert_eq!(store.locate("c", Locate::Last).await.expect("locate"), Some(50));
 }
+
+/// A database made by the previous schema (version 2) opens, keeps its rows, and is found
+/// by item id, time and idempotency key as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_2_databases_migrate() {
+    let dir = TempDir::new("migrate");
+    let path = dir.0.join("confab.db");
+    std::fs::create_dir_all(&dir.0).expect("folder");
+    {
+        let conn = Connection::open(&path).expect("open");
+        for m in &schema::MIGRATIONS[..2] {
+            conn.execute_batch(m).expect("old migration");
+        }
+        conn.pragma_update(None, "user_version", 2).expect("version");
+        conn.execute_batch(
+            "INSERT INTO items (contact_id, seq, id, at, json) VALUES ('c', 1, 'x', 10, '{}'), ('c', 2, 'y', 20, '{}');
+             INSERT INTO idempotency (key, contact_id, response) VALUES ('k', 'c', 'recorded');",
+        )
+        .expect("rows");
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    assert_eq!(store.locate("c", Locate::ItemId("y".into())).await.expect("locate"), Some(2));
+    assert_eq!(store.locate("c", Locate::AtOrAfter(15)).await.expect("locate"), Some(2));
+    assert_eq!(store.idempotent("k").await.expect("idempotent").as_deref(), Some("recorded"));
+    let mut again = item_batch("c", "z");
+    again.idempotency = Some(("k".into(), "new".into()));
+    assert_eq!(
+        store.commit(again).await.expect("commit"),
+        Committed::Replayed { response: "recorded".into() }
+    );
+    assert_eq!(store.commit(item_batch("c", "z")).await.expect("commit"), Committed::Applied { seqs: vec![3] });
+}

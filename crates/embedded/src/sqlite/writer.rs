@@ -5,16 +5,15 @@
 
 use super::checkpoint::Checkpointer;
 use super::rows::{self, seq_to_sql};
-use super::Shared;
+pub(crate) use super::sync::Answer;
+use super::sync::{Answers, Syncer};
+use super::{ranges_of, Shared};
 use confab_ports::{Batch, Check, Committed, Contact, Participant, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
-use tokio::sync::oneshot;
-
-pub(crate) type Answer = oneshot::Sender<Result<Committed, StoreError>>;
 
 pub(crate) enum Job {
     Commit(Box<Batch>, Answer),
@@ -34,9 +33,20 @@ pub(crate) struct Writer {
     pub(crate) rx: mpsc::Receiver<Job>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) max_group: usize,
-    /// contact id → the seq its next item gets. Reflects the state of the open transaction;
+    /// contact id → where its transcript ends. Reflects the state of the open transaction;
     /// restored when a savepoint rolls back, emptied when a transaction fails.
-    pub(crate) next_seq: HashMap<String, u64>,
+    pub(crate) next_seq: HashMap<String, Tail>,
+    /// Syncs the WAL and answers committed groups (None: each COMMIT syncs, and the writer
+    /// answers).
+    pub(crate) syncer: Option<Syncer>,
+}
+
+/// The end of a contact's transcript: the seq its next item gets, and the largest `at`
+/// stored so far.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tail {
+    next: u64,
+    last_at: i64,
 }
 
 /// The transaction cannot go on: every batch of the group fails.
@@ -55,10 +65,26 @@ impl Writer {
     pub(crate) fn run(mut self) {
         let _alive = AliveGuard(self.shared.clone());
         let checkpointer = self.start_checkpointer();
+        self.syncer = self.start_syncer();
         self.serve_jobs();
+        if let Some(s) = self.syncer.take() {
+            s.stop();
+        }
         if let Some(c) = checkpointer {
             c.stop();
         }
+    }
+
+    /// The WAL's fsync moves to its own thread (see [`super::sync`]); COMMITs stop syncing
+    /// only once that thread runs.
+    fn start_syncer(&self) -> Option<Syncer> {
+        let syncer = Syncer::start(&self.shared.readers.path, self.shared.clone())?;
+        if let Err(e) = self.conn.execute_batch("PRAGMA synchronous = NORMAL") {
+            tracing::warn!(error = %e, "sqlite: keeping a sync in each commit");
+            syncer.stop();
+            return None;
+        }
+        Some(syncer)
     }
 
     /// Checkpoints move to their own thread; SQLite's automatic ones stay on if it cannot start.
@@ -133,6 +159,7 @@ impl Writer {
         // own writes.
         let mut contacts: Vec<(String, Contact)> = Vec::new();
         let mut participants: Vec<(String, Participant)> = Vec::new();
+        let mut ranges: Vec<String> = Vec::new();
         let (mut applied, mut replayed, mut rejected) = (0u64, 0u64, 0u64);
         for ((batch, _), result) in group.iter().zip(&results) {
             match result {
@@ -142,6 +169,7 @@ impl Writer {
                         contacts.push((c.id.clone(), c.clone()));
                     }
                     participants.extend(batch.participants.iter().map(|p| (p.id.clone(), p.clone())));
+                    ranges.extend(batch.records.iter().flat_map(|r| ranges_of(&r.kind, &r.key)));
                 }
                 Ok(Committed::Replayed { .. }) => replayed += 1,
                 Err(_) => rejected += 1,
@@ -153,6 +181,9 @@ impl Writer {
         if !participants.is_empty() {
             self.shared.participants.put_all(participants);
         }
+        if !ranges.is_empty() {
+            self.shared.record_ranges.invalidate(ranges.iter().map(String::as_str));
+        }
 
         let stats = &self.shared.stats;
         let n = group.len() as u64;
@@ -163,8 +194,12 @@ impl Writer {
         stats.rejected.fetch_add(rejected, Ordering::Relaxed);
         stats.largest_group.fetch_max(n, Ordering::Relaxed);
 
-        for ((_, answer), result) in group.into_iter().zip(results) {
-            let _ = answer.send(result);
+        let answers: Answers = group.into_iter().map(|(_, answer)| answer).zip(results).collect();
+        match &self.syncer {
+            Some(syncer) => syncer.hand_over(answers),
+            None => answers.into_iter().for_each(|(answer, result)| {
+                let _ = answer.send(result);
+            }),
         }
     }
 
@@ -214,7 +249,7 @@ fn sql(e: rusqlite::Error) -> StoreError {
 }
 
 /// Applies one batch on the open transaction. On Err, the caller rolls the savepoint back.
-fn apply(conn: &Connection, next_seq: &mut HashMap<String, u64>, b: &Batch) -> Result<Committed, StoreError> {
+fn apply(conn: &Connection, next_seq: &mut HashMap<String, Tail>, b: &Batch) -> Result<Committed, StoreError> {
     for check in &b.checks {
         if !check_holds(conn, &b.contact_id, check).map_err(sql)? {
             return Err(StoreError::CheckFailed(check.clone()));
@@ -285,29 +320,7 @@ fn apply(conn: &Connection, next_seq: &mut HashMap<String, u64>, b: &Batch) -> R
         }
     }
 
-    let mut seqs = Vec::with_capacity(b.items.len());
-    if !b.items.is_empty() {
-        let first = match next_seq.get(&b.contact_id) {
-            Some(next) => *next,
-            None => {
-                let max: i64 = conn
-                    .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM items WHERE contact_id = ?1")
-                    .and_then(|mut s| s.query_row([&b.contact_id], |r| r.get(0)))
-                    .map_err(sql)?;
-                rows::seq_from_sql(0, max).map_err(sql)? + 1
-            }
-        };
-        let mut s = conn
-            .prepare_cached("INSERT INTO items (contact_id, seq, id, at, json) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .map_err(sql)?;
-        let mut seq = first;
-        for item in &b.items {
-            s.execute(params![b.contact_id, seq_to_sql(seq), item.id, item.at, item.json]).map_err(sql)?;
-            seqs.push(seq);
-            seq += 1;
-        }
-        next_seq.insert(b.contact_id.clone(), seq);
-    }
+    let seqs = append_items(conn, next_seq, b)?;
 
     if !b.receipts.is_empty() {
         let mut s = conn
@@ -349,6 +362,48 @@ fn apply(conn: &Connection, next_seq: &mut HashMap<String, u64>, b: &Batch) -> R
     apply_records(conn, b)?;
     apply_outbox(conn, b)?;
     Ok(Committed::Applied { seqs })
+}
+
+/// Inserts the batch's items after the contact's last. The stored `at` (used only to find a
+/// time in the transcript) never goes back within a contact: an item whose time was taken
+/// just before another's but committed after it is stored at the other's time, so that a
+/// binary search over seq finds times (the item's own JSON keeps its AbsoluteTime).
+fn append_items(
+    conn: &Connection,
+    next_seq: &mut HashMap<String, Tail>,
+    b: &Batch,
+) -> Result<Vec<u64>, StoreError> {
+    if b.items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tail = match next_seq.get(&b.contact_id) {
+        Some(tail) => *tail,
+        None => load_tail(conn, &b.contact_id)?,
+    };
+    let mut s = conn
+        .prepare_cached("INSERT INTO items (contact_id, seq, id, at, json) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .map_err(sql)?;
+    let mut seqs = Vec::with_capacity(b.items.len());
+    for item in &b.items {
+        tail.last_at = tail.last_at.max(item.at);
+        s.execute(params![b.contact_id, seq_to_sql(tail.next), item.id, tail.last_at, item.json])
+            .map_err(sql)?;
+        seqs.push(tail.next);
+        tail.next += 1;
+    }
+    next_seq.insert(b.contact_id.clone(), tail);
+    Ok(seqs)
+}
+
+fn load_tail(conn: &Connection, contact_id: &str) -> Result<Tail, StoreError> {
+    let last: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT seq, at FROM items WHERE contact_id = ?1 ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut s| s.query_row([contact_id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(sql)?;
+    Ok(match last {
+        Some((seq, at)) => Tail { next: rows::seq_from_sql(0, seq).map_err(sql)? + 1, last_at: at },
+        None => Tail { next: 1, last_at: i64::MIN },
+    })
 }
 
 fn apply_records(conn: &Connection, b: &Batch) -> Result<(), StoreError> {
