@@ -41,6 +41,8 @@ enum Command {
     Transcript(scenarios::transcript::Args),
     /// Start to healthy, on an empty data folder and with 1,000,000 stored items.
     Startup(scenarios::startup::Args),
+    /// Throughput and latency of two cluster nodes (PostgreSQL, NATS) beside embedded confab.
+    Cluster(scenarios::cluster::Args),
     /// The baseline server itself (started by the scenarios).
     #[command(hide = true)]
     BaselineServer {
@@ -79,6 +81,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             Command::Latency(a) => scenarios::latency::run(a).await,
             Command::Transcript(a) => scenarios::transcript::run(a).await,
             Command::Startup(a) => scenarios::startup::run(a).await,
+            Command::Cluster(a) => scenarios::cluster::run(a).await,
             Command::BaselineServer { .. } => Ok(()),
         }
     })

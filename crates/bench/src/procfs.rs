@@ -60,24 +60,48 @@ pub fn host() -> HostSample {
     HostSample { total: (0..8).map(at).sum(), idle: at(3) + at(4), steal: at(7) }
 }
 
-/// A measured stretch of time: the server's CPU and memory over it, the load generator's
-/// own CPU, and the host's CPU use and steal.
+/// The processes whose command name (`/proc/<pid>/comm`) is one of `names`.
+fn pids_named(names: &[&str]) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| names.contains(&c.trim()))
+        })
+        .collect()
+}
+
+/// CPU seconds of every process named one of `names`, by pid.
+fn cpu_of_named(names: &[&str]) -> Vec<(u32, f64)> {
+    pids_named(names).into_iter().map(|pid| (pid, process(pid).cpu_secs)).collect()
+}
+
+/// A measured stretch of time: the server's CPU and memory over it (summed over the nodes of
+/// a cluster), the load generator's own CPU, and the host's CPU use and steal; optionally the
+/// CPU of services the servers use (a cluster's PostgreSQL and NATS), found by name.
 pub struct Window {
     started: Instant,
-    pid: Option<u32>,
-    server: ProcSample,
+    servers: Vec<(u32, ProcSample)>,
     me: ProcSample,
     host: HostSample,
+    services: &'static [&'static str],
+    services_cpu: Vec<(u32, f64)>,
 }
 
 impl Window {
     pub fn start(pid: Option<u32>) -> Window {
+        Window::of(pid.into_iter().collect(), &[])
+    }
+
+    /// Servers `pids`, and the processes named `services` (whatever they do for whom: on a
+    /// shared host that includes other clients of those services).
+    pub fn of(pids: Vec<u32>, services: &'static [&'static str]) -> Window {
         Window {
             started: Instant::now(),
-            pid,
-            server: pid.map(process).unwrap_or_default(),
+            servers: pids.into_iter().map(|pid| (pid, process(pid))).collect(),
             me: process(std::process::id()),
             host: host(),
+            services,
+            services_cpu: cpu_of_named(services),
         }
     }
 
@@ -97,18 +121,38 @@ impl Window {
             "loadgen_cpu_secs": round(loadgen, 2),
         });
         let mut ours = loadgen;
-        if let Some(pid) = self.pid {
-            let s = process(pid);
-            let cpu = s.cpu_secs - self.server.cpu_secs;
+        if !self.servers.is_empty() {
+            let (mut cpu, mut rss, mut peak, mut disk) = (0.0, 0, 0, 0);
+            for (pid, then) in &self.servers {
+                let s = process(*pid);
+                cpu += (s.cpu_secs - then.cpu_secs).max(0.0);
+                rss += s.rss_kib;
+                peak += s.peak_rss_kib;
+                disk += s.disk_write_bytes.saturating_sub(then.disk_write_bytes);
+            }
             ours += cpu;
             out["server_cpu_secs"] = json!(round(cpu, 2));
             out["server_cpu_pct"] = json!(round(100.0 * cpu / secs.max(1e-9), 1));
-            out["server_rss_kib"] = json!(s.rss_kib);
-            out["server_peak_rss_kib"] = json!(s.peak_rss_kib);
-            out["server_disk_write_mib"] = json!(round(
-                s.disk_write_bytes.saturating_sub(self.server.disk_write_bytes) as f64 / 1048576.0,
-                1
-            ));
+            out["server_rss_kib"] = json!(rss);
+            out["server_peak_rss_kib"] = json!(peak);
+            out["server_disk_write_mib"] = json!(round(disk as f64 / 1048576.0, 1));
+        }
+        if !self.services.is_empty() {
+            // By name; processes that started during the window count from zero.
+            let before =
+                |pid: u32| self.services_cpu.iter().find(|(p, _)| *p == pid).map_or(0.0, |(_, c)| *c);
+            let mut by_name = serde_json::Map::new();
+            let mut cpu = 0.0;
+            for name in self.services {
+                let used: f64 =
+                    cpu_of_named(&[name]).iter().map(|&(pid, c)| (c - before(pid)).max(0.0)).sum();
+                by_name.insert((*name).to_owned(), json!(round(used, 2)));
+                cpu += used;
+            }
+            ours += cpu;
+            out["services_cpu_secs"] = json!(round(cpu, 2));
+            out["services_cpu_pct"] = json!(round(100.0 * cpu / secs.max(1e-9), 1));
+            out["services_cpu_secs_by_name"] = Value::Object(by_name);
         }
         // What the rest of the host used (other processes, the kernel's own work): a busy
         // neighbour makes tails longer, so figures are compared only when this is low.

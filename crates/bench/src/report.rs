@@ -46,7 +46,12 @@ impl Report {
 
     /// confab's figure at `confab` over the baseline's at `baseline`.
     pub fn ratio_of(&mut self, name: &str, confab: &[&str], baseline: &[&str]) -> Option<f64> {
-        let (c, b) = (self.get("confab", confab)?, self.get("baseline", baseline)?);
+        self.ratio_runs(name, ("confab", confab), ("baseline", baseline))
+    }
+
+    /// Run `over`'s figure at its path over run `under`'s at its path, when both were measured.
+    pub fn ratio_runs(&mut self, name: &str, over: (&str, &[&str]), under: (&str, &[&str])) -> Option<f64> {
+        let (c, b) = (self.get(over.0, over.1)?, self.get(under.0, under.1)?);
         let r = (b != 0.0).then(|| round(c / b, 3))?;
         self.ratios.insert(name.to_owned(), json!(r));
         Some(r)

@@ -4,9 +4,16 @@
 //! ran without errors and reported what it should.
 
 use serde_json::Value;
+use std::net::TcpStream;
 use std::process::Command;
+use std::time::Duration;
 
 fn run(scenario: &str) -> Value {
+    run_with(scenario, &["baseline", "confab"])
+}
+
+/// Runs `scenario --small`; its report must hold a run for each of `runs`.
+fn run_with(scenario: &str, runs: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_confab-bench"))
         .args([scenario, "--small"])
         .output()
@@ -17,7 +24,7 @@ fn run(scenario: &str) -> Value {
         .unwrap_or_else(|e| panic!("{scenario}: stdout is not one JSON report ({e}):\n{stderr}"));
     assert_eq!(report["scenario"], scenario);
     assert!(report["machine"]["cpus"].as_u64().unwrap_or(0) > 0);
-    for server in ["baseline", "confab"] {
+    for server in runs {
         assert!(report["runs"][server].is_object(), "{scenario}: no {server} run:\n{report:#}");
     }
     report
@@ -81,4 +88,41 @@ fn every_scenario_runs_at_small_size() {
     assert!(number(&r, "confab", &["empty", "median_ms"]) > 0.0);
     assert!(number(&r, "confab", &["loaded", "median_ms"]) > 0.0);
     assert!(number(&r, "baseline", &["empty", "median_ms"]) > 0.0);
+}
+
+/// `cluster` needs PostgreSQL and NATS on 127.0.0.1 (as the cluster integration tests do):
+/// without them it is skipped, and says so, except under CI=true, where that fails.
+#[test]
+fn cluster_runs_at_small_size() {
+    let missing: Vec<&str> =
+        [("PostgreSQL on 127.0.0.1:5432", "127.0.0.1:5432"), ("NATS on 127.0.0.1:4222", "127.0.0.1:4222")]
+            .into_iter()
+            .filter(|(_, addr)| {
+                let addr = addr.parse().unwrap_or_else(|e| panic!("{addr}: {e}"));
+                TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err()
+            })
+            .map(|(what, _)| what)
+            .collect();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but the cluster services are missing: {missing:?}"
+        );
+        eprintln!("SKIPPED cluster_runs_at_small_size: {} not reachable", missing.join(" and "));
+        return;
+    }
+    let r = run_with("cluster", &["embedded", "cluster"]);
+    for mode in ["embedded", "cluster"] {
+        for phase in ["throughput", "latency"] {
+            let at = &r["runs"][mode][phase];
+            assert!(at["errors"].as_object().is_some_and(|o| o.is_empty()), "{mode} {phase} errors: {at:#}");
+            assert!(number(&r, mode, &[phase, "messages_per_sec"]) > 0.0);
+            assert!(number(&r, mode, &[phase, "send_to_deliver", "count"]) > 0.0);
+            assert_eq!(at["every_message_reached_both_sockets"], true, "{mode} {phase}: {at:#}");
+        }
+    }
+    assert!(number(&r, "cluster", &["latency", "window", "services_cpu_secs"]) >= 0.0);
+    assert_eq!(r["runs"]["cluster"]["postgres_schema_dropped"], true);
+    assert!(r["ratios"]["throughput_messages_per_sec"].is_number());
+    assert!(r["ratios"]["latency_p99"].is_number());
 }

@@ -2,7 +2,7 @@
 //! heartbeats; server memory per socket above the idle server.
 
 use super::{pick, Common};
-use crate::fleet::{self, Options};
+use crate::fleet::{self, Nodes, Options};
 use crate::procfs::Window;
 use crate::report::Report;
 use crate::server::{Kind, Launcher};
@@ -76,7 +76,7 @@ async fn measure(
     let until = tokio::time::Instant::now() + hold + Duration::from_secs(600);
     let options = Options { heartbeat, sources, until };
     let started = Instant::now();
-    let fleet = fleet::connect(server.addr, created, &tally, &options).await;
+    let fleet = fleet::connect(Nodes::one(server.addr), created, &tally, &options).await;
     let connect_secs = started.elapsed().as_secs_f64();
     let after_sockets = server.sample();
     let window = Window::start(Some(server.pid));

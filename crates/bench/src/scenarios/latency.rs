@@ -1,10 +1,10 @@
 //! `latency`: SendMessage at a fixed rate (open loop) across many held chats; send→deliver
 //! latency on the other participant's socket.
 
-use super::{pick, Common};
+use super::{pick, Common, Target};
 use crate::drive::{self, Schedule};
 use crate::fleet::{self, Options};
-use crate::procfs::{round, Window};
+use crate::procfs::round;
 use crate::report::Report;
 use crate::server::{Kind, Launcher};
 use crate::tally::{summary, Tally};
@@ -37,14 +37,14 @@ pub struct Args {
     pub sources: Option<usize>,
 }
 
-struct Plan {
-    rate: f64,
-    chats: usize,
-    secs: Duration,
-    warmup: Duration,
-    clients: usize,
-    heartbeat: Duration,
-    sources: usize,
+pub struct Plan {
+    pub rate: f64,
+    pub chats: usize,
+    pub secs: Duration,
+    pub warmup: Duration,
+    pub clients: usize,
+    pub heartbeat: Duration,
+    pub sources: usize,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -99,22 +99,30 @@ async fn measure(
     plan: &Plan,
 ) -> anyhow::Result<Value> {
     let server = launcher.start(kind, dir).await?;
+    let figures = phase(&Target::one(&server), plan).await;
+    server.stop();
+    figures
+}
+
+/// The measured part, on servers already running.
+pub async fn phase(target: &Target, plan: &Plan) -> anyhow::Result<Value> {
+    let addr = target.nodes.customer;
     let tally = Arc::new(Tally::default());
     let until = Instant::now() + plan.warmup + plan.secs + Duration::from_secs(1800);
-    let created = fleet::create(server.addr, plan.chats, &tally).await;
+    let created = fleet::create(addr, plan.chats, &tally).await;
     let options = Options { heartbeat: plan.heartbeat, sources: plan.sources, until };
-    let fleet = fleet::connect(server.addr, created, &tally, &options).await;
+    let fleet = fleet::connect(target.nodes, created, &tally, &options).await;
     let tokens: Arc<Vec<String>> = Arc::new(fleet.senders.clone());
     anyhow::ensure!(!tokens.is_empty(), "no chat could be set up: {}", tally.errors.json());
     let setup_errors = tally.errors.json();
     let start = Instant::now() + Duration::from_millis(50);
     let total = (plan.rate * (plan.warmup + plan.secs).as_secs_f64()).round() as u64;
     let schedule = Schedule { start, rate: plan.rate, total };
-    let driver = tokio::spawn(drive::open_loop(server.addr, tokens, plan.clients, schedule, tally.clone()));
+    let driver = tokio::spawn(drive::open_loop(addr, tokens, plan.clients, schedule, tally.clone()));
     tokio::time::sleep_until(start + plan.warmup).await;
     tally.start_recording();
     let acked0 = tally.count(&tally.sent_ok);
-    let window = Window::start(Some(server.pid));
+    let window = target.window();
     tokio::time::sleep_until(start + plan.warmup + plan.secs).await;
     tally.stop_recording();
     let usage = window.end();
@@ -138,6 +146,5 @@ async fn measure(
         "window": usage,
     });
     drop(fleet);
-    server.stop();
     Ok(figures)
 }

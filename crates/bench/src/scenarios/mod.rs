@@ -1,12 +1,16 @@
-//! The named scenarios. Each runs the baseline first, then confab, on the same workload.
+//! The named scenarios. Each runs the baseline first, then confab, on the same workload
+//! (`cluster`: embedded confab, then two cluster nodes).
 
+pub mod cluster;
 pub mod connections;
 pub mod latency;
 pub mod startup;
 pub mod throughput;
 pub mod transcript;
 
-use crate::server::{find_confab, Kind, Launcher, Scratch};
+use crate::fleet::Nodes;
+use crate::procfs::Window;
+use crate::server::{find_confab, Kind, Launcher, Scratch, Server};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -67,6 +71,25 @@ impl Common {
 
     pub fn describe(&self) -> Value {
         json!({"servers": format!("{:?}", self.servers).to_lowercase(), "settings": self.settings})
+    }
+}
+
+/// What a measured phase drives: the servers its chats use, and the processes whose CPU and
+/// memory it reports (summed over the nodes of a cluster).
+pub struct Target {
+    pub nodes: Nodes,
+    pub pids: Vec<u32>,
+    /// Processes whose CPU is reported apart, by name (a cluster's PostgreSQL and NATS).
+    pub services: &'static [&'static str],
+}
+
+impl Target {
+    pub fn one(server: &Server) -> Target {
+        Target { nodes: Nodes::one(server.addr), pids: vec![server.pid], services: &[] }
+    }
+
+    pub fn window(&self) -> Window {
+        Window::of(self.pids.clone(), self.services)
     }
 }
 

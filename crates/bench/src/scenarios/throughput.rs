@@ -1,10 +1,10 @@
 //! `throughput`: as many durable SendMessage calls per second as the server answers, each
 //! delivered to both participants' sockets (closed loop, one client per chat).
 
-use super::{pick, Common};
+use super::{pick, Common, Target};
 use crate::drive;
 use crate::fleet::{self, Options};
-use crate::procfs::{round, Window};
+use crate::procfs::round;
 use crate::report::Report;
 use crate::server::{Kind, Launcher};
 use crate::tally::{summary, Tally};
@@ -58,11 +58,19 @@ async fn measure(
     warmup: Duration,
 ) -> anyhow::Result<Value> {
     let server = launcher.start(kind, dir).await?;
+    let figures = phase(&Target::one(&server), chats, secs, warmup).await;
+    server.stop();
+    figures
+}
+
+/// The measured part, on servers already running.
+pub async fn phase(target: &Target, chats: usize, secs: Duration, warmup: Duration) -> anyhow::Result<Value> {
+    let addr = target.nodes.customer;
     let tally = Arc::new(Tally::default());
     let until = Instant::now() + warmup + secs + Duration::from_secs(600);
-    let created = fleet::create(server.addr, chats, &tally).await;
+    let created = fleet::create(addr, chats, &tally).await;
     let fleet = fleet::connect(
-        server.addr,
+        target.nodes,
         created,
         &tally,
         &Options { heartbeat: Duration::from_secs(10), sources: 1, until },
@@ -72,12 +80,11 @@ async fn measure(
     anyhow::ensure!(!tokens.is_empty(), "no chat could be set up: {}", tally.errors.json());
     let start = Instant::now();
     let end = start + warmup + secs;
-    let driver =
-        tokio::spawn(drive::closed_loop(server.addr, tokens.clone(), tokens.len(), end, tally.clone()));
+    let driver = tokio::spawn(drive::closed_loop(addr, tokens.clone(), tokens.len(), end, tally.clone()));
     tokio::time::sleep_until(start + warmup).await;
     tally.start_recording();
     let (acked0, delivered0) = (tally.count(&tally.sent_ok), tally.count(&tally.delivered));
-    let window = Window::start(Some(server.pid));
+    let window = target.window();
     tokio::time::sleep_until(end).await;
     tally.stop_recording();
     let usage = window.end();
@@ -104,6 +111,5 @@ async fn measure(
         "window": usage,
     });
     drop(fleet);
-    server.stop();
     Ok(figures)
 }
