@@ -791,3 +791,24 @@ async fn record_ranges_see_every_write() {
     // Another kind with the same keys is apart.
     assert!(store.records("other", "c1/", 64).await.expect("records").is_empty());
 }
+
+/// A staged commit answers with its seqs, then says when it is durable; a replay of it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staged_commits_answer_then_become_durable() {
+    let dir = TempDir::new("staged");
+    let store = SqliteStore::open(&dir.db()).expect("open");
+    let mut batch = items_batch("c", vec![item("a", 1)]);
+    batch.idempotency = Some(("k".into(), "first".into()));
+    let staged = store.commit_staged(batch.clone()).await.expect("staged");
+    assert_eq!(staged.committed, Committed::Applied { seqs: vec![1] });
+    assert_eq!(store.locate("c", Locate::Last).await.expect("locate"), Some(1), "visible once answered");
+    staged.durable.wait().await.expect("durable");
+    let again = store.commit_staged(batch).await.expect("replay");
+    assert_eq!(again.committed, Committed::Replayed { response: "first".into() });
+    again.durable.wait().await.expect("durable");
+    store.close().await;
+    assert!(store.commit_staged(items_batch("c", vec![item("b", 2)])).await.is_err());
+    drop(store);
+    let reopened = SqliteStore::open(&dir.db()).expect("reopen");
+    assert_eq!(reopened.locate("c", Locate::Last).await.expect("locate"), Some(1));
+}

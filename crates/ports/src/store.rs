@@ -72,6 +72,39 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A commit applied and visible to readers, whose durability may still be on its way (see
+/// [`Store::commit_staged`]).
+#[derive(Debug)]
+pub struct Staged {
+    pub committed: Committed,
+    pub durable: Durable,
+}
+
+/// Resolves once a staged commit is durable.
+#[derive(Debug)]
+pub struct Durable(Option<tokio::sync::oneshot::Receiver<Result<(), StoreError>>>);
+
+impl Durable {
+    /// Already durable.
+    pub fn now() -> Durable {
+        Durable(None)
+    }
+
+    /// Durable when `rx` says so.
+    pub fn later(rx: tokio::sync::oneshot::Receiver<Result<(), StoreError>>) -> Durable {
+        Durable(Some(rx))
+    }
+
+    pub async fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            None => Ok(()),
+            Some(rx) => rx.await.unwrap_or_else(|_| {
+                Err(StoreError::Backend("the store stopped before the commit was durable".into()))
+            }),
+        }
+    }
+}
+
 /// Where a transcript read starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Locate {
@@ -98,6 +131,13 @@ pub struct ItemQuery {
 pub trait Store: Send + Sync + 'static {
     /// Applies a batch atomically and durably (group-committed with concurrent batches).
     async fn commit(&self, batch: Batch) -> Result<Committed, StoreError>;
+    /// Like `commit`, but answers as soon as the batch is applied and visible to readers,
+    /// with a [`Durable`] to wait on before telling anyone outside that it is done. A store
+    /// whose visible writes survive the crash of its own process (written to the operating
+    /// system, the sync pending) may answer early; others answer when durable, as `commit`.
+    async fn commit_staged(&self, batch: Batch) -> Result<Staged, StoreError> {
+        Ok(Staged { committed: self.commit(batch).await?, durable: Durable::now() })
+    }
     async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError>;
     async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError>;
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError>;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use confab_ports::{
     Batch, BlobError, Blobs, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant,
-    Presign, Presigned, Receipt, Store, StoreError, StoredItem, Timer,
+    Presign, Presigned, Receipt, Staged, Store, StoreError, StoredItem, Timer,
 };
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -97,6 +97,9 @@ pub struct MeteredStore {
 impl Store for MeteredStore {
     async fn commit(&self, batch: Batch) -> Result<Committed, StoreError> {
         self.metrics.time(self.name, "commit", self.inner.commit(batch)).await
+    }
+    async fn commit_staged(&self, batch: Batch) -> Result<Staged, StoreError> {
+        self.metrics.time(self.name, "commit_staged", self.inner.commit_staged(batch)).await
     }
     async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError> {
         self.metrics.time(self.name, "contact", self.inner.contact(id)).await

@@ -16,8 +16,8 @@ use crate::streaming::Stream;
 use crate::Service;
 use async_trait::async_trait;
 use confab_ports::{
-    Batch, Check, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, Store,
-    StoreError, StoredItem, Timer,
+    Batch, Check, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, Staged,
+    Store, StoreError, StoredItem, Timer,
 };
 use confab_wire::item::Item;
 use std::collections::HashMap;
@@ -118,7 +118,7 @@ struct Done {
 }
 
 impl Service {
-    async fn commit_hooked(&self, inner: &dyn Store, batch: Batch) -> Result<Committed, StoreError> {
+    async fn commit_hooked(&self, inner: &dyn Store, batch: Batch) -> Result<Staged, StoreError> {
         // The last attempt leaves the timers alone rather than fail the append or skip streaming.
         for attempt in 1..=CAS_ATTEMPTS {
             let reset = attempt < CAS_ATTEMPTS;
@@ -128,14 +128,14 @@ impl Service {
             let mut live = Live::read(inner, &batch.contact_id).await?;
             live.overlay(&batch);
             if live.is_empty() {
-                return inner.commit(batch).await;
+                return inner.commit_staged(batch).await;
             }
             let mut hooked = batch.clone();
             let done = self.add_hooks(inner, &live, &mut hooked, reset).await?;
-            match inner.commit(hooked).await {
-                Ok(Committed::Applied { seqs }) => {
+            match inner.commit_staged(hooked).await {
+                Ok(staged) if matches!(staged.committed, Committed::Applied { .. }) => {
                     self.after_hooks(inner, &batch.contact_id, done).await;
-                    return Ok(Committed::Applied { seqs });
+                    return Ok(staged);
                 }
                 // A timer fired (or another message reset the same timers) in between: read again.
                 Err(StoreError::CheckFailed(Check::RecordIs { kind, .. })) if kind == RECORD && reset => {
@@ -144,7 +144,7 @@ impl Service {
                 other => return other,
             }
         }
-        inner.commit(batch).await
+        inner.commit_staged(batch).await
     }
 
     async fn add_hooks(
@@ -205,11 +205,17 @@ impl Service {
 #[async_trait]
 impl Store for HookedStore {
     async fn commit(&self, batch: Batch) -> Result<Committed, StoreError> {
+        let staged = self.commit_staged(batch).await?;
+        staged.durable.wait().await?;
+        Ok(staged.committed)
+    }
+
+    async fn commit_staged(&self, batch: Batch) -> Result<Staged, StoreError> {
         match self.service.upgrade() {
             Some(service) if !batch.items.is_empty() => {
                 service.commit_hooked(self.inner.as_ref(), batch).await
             }
-            _ => self.inner.commit(batch).await,
+            _ => self.inner.commit_staged(batch).await,
         }
     }
 

@@ -14,18 +14,17 @@
 //! answer is an error and the store reports itself unhealthy.
 
 use super::Shared;
-use confab_ports::{Committed, StoreError};
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use tokio::sync::oneshot;
 
-pub(crate) type Answer = oneshot::Sender<Result<Committed, StoreError>>;
+/// What to do once a committed batch is synced (Ok) or cannot be (Err: why).
+pub(crate) type Settle = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// The answers of one committed (not yet synced) group.
-pub(crate) type Answers = Vec<(Answer, Result<Committed, StoreError>)>;
+/// The settlements of one committed (not yet synced) group.
+pub(crate) type Answers = Vec<Settle>;
 
 pub(crate) struct Syncer {
     tx: mpsc::Sender<Answers>,
@@ -56,7 +55,7 @@ impl Syncer {
     /// Queues a committed group's answers; they are sent once the WAL is synced.
     pub(crate) fn hand_over(&self, answers: Answers) {
         if let Err(mpsc::SendError(answers)) = self.tx.send(answers) {
-            fail_all(answers, "store sync thread is not running");
+            settle_all(answers, &Err("store sync thread is not running".to_owned()));
         }
     }
 
@@ -70,30 +69,25 @@ impl Syncer {
 }
 
 fn run(wal: &File, shared: &Shared, rx: &mpsc::Receiver<Answers>) {
-    let mut failed: Option<String> = None;
+    let mut state: Result<(), String> = Ok(());
     while let Ok(first) = rx.recv() {
         let mut answers = first;
         while let Ok(more) = rx.try_recv() {
             answers.extend(more);
         }
-        if failed.is_none() {
+        if state.is_ok() {
             if let Err(e) = wal.sync_data() {
                 tracing::error!(error = %e, "sqlite: syncing the WAL failed; the store stops answering commits");
                 shared.writer_alive.store(false, Ordering::SeqCst);
-                failed = Some(format!("syncing the write-ahead log failed: {e}"));
+                state = Err(format!("syncing the write-ahead log failed: {e}"));
             }
         }
-        match &failed {
-            None => answers.into_iter().for_each(|(answer, result)| {
-                let _ = answer.send(result);
-            }),
-            Some(message) => fail_all(answers, message),
-        }
+        settle_all(answers, &state);
     }
 }
 
-fn fail_all(answers: Answers, message: &str) {
-    for (answer, _) in answers {
-        let _ = answer.send(Err(StoreError::Backend(message.to_owned())));
+pub(crate) fn settle_all(answers: Answers, state: &Result<(), String>) {
+    for settle in answers {
+        settle(state.clone());
     }
 }

@@ -5,8 +5,7 @@
 
 use super::checkpoint::Checkpointer;
 use super::rows::{self, seq_to_sql};
-pub(crate) use super::sync::Answer;
-use super::sync::{Answers, Syncer};
+use super::sync::{settle_all, Answers, Settle, Syncer};
 use super::{ranges_of, Shared};
 use confab_ports::{Batch, Check, Committed, Contact, Participant, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -14,6 +13,43 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// Who hears about a batch, and when.
+pub(crate) enum Answer {
+    /// Once the batch is durable.
+    Durable(oneshot::Sender<Result<Committed, StoreError>>),
+    /// Once it is committed (visible), and again once it is durable.
+    Staged(oneshot::Sender<Result<Committed, StoreError>>, oneshot::Sender<Result<(), StoreError>>),
+}
+
+impl Answer {
+    fn fail(self, message: &str) {
+        let error = || StoreError::Backend(message.to_owned());
+        match self {
+            Answer::Durable(tx) => drop(tx.send(Err(error()))),
+            Answer::Staged(tx, durable) => {
+                let _ = tx.send(Err(error()));
+                let _ = durable.send(Err(error()));
+            }
+        }
+    }
+
+    /// Sends what can be sent now; the rest waits for the sync.
+    fn committed(self, result: Result<Committed, StoreError>) -> Settle {
+        match self {
+            Answer::Durable(tx) => Box::new(move |synced: Result<(), String>| {
+                let _ = tx.send(synced.map_err(StoreError::Backend).and(result));
+            }),
+            Answer::Staged(tx, durable) => {
+                let _ = tx.send(result);
+                Box::new(move |synced: Result<(), String>| {
+                    let _ = durable.send(synced.map_err(StoreError::Backend));
+                })
+            }
+        }
+    }
+}
 
 pub(crate) enum Job {
     Commit(Box<Batch>, Answer),
@@ -149,7 +185,7 @@ impl Writer {
                 self.next_seq.clear();
                 self.shared.stats.failed_groups.fetch_add(1, Ordering::Relaxed);
                 for (_, answer) in group {
-                    let _ = answer.send(Err(StoreError::Backend(message.clone())));
+                    answer.fail(&message);
                 }
                 return;
             }
@@ -194,12 +230,11 @@ impl Writer {
         stats.rejected.fetch_add(rejected, Ordering::Relaxed);
         stats.largest_group.fetch_max(n, Ordering::Relaxed);
 
-        let answers: Answers = group.into_iter().map(|(_, answer)| answer).zip(results).collect();
+        let answers: Answers =
+            group.into_iter().zip(results).map(|((_, answer), result)| answer.committed(result)).collect();
         match &self.syncer {
             Some(syncer) => syncer.hand_over(answers),
-            None => answers.into_iter().for_each(|(answer, result)| {
-                let _ = answer.send(result);
-            }),
+            None => settle_all(answers, &Ok(())),
         }
     }
 

@@ -40,6 +40,9 @@ impl Service {
     }
 
     /// Commits one item sent by the session's participant and answers with its Id and time.
+    /// The item is pushed as soon as it is committed (it survives a crash of this process
+    /// from then on) and answered once durable: the other sockets need not wait for the sync,
+    /// the sender is told only what will not be lost.
     pub(crate) async fn append_sent(
         &self,
         session: &Session,
@@ -54,14 +57,18 @@ impl Service {
         batch.checks = vec![Check::ContactActive, Check::ParticipantActive(session.participant.id.clone())];
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&answer).unwrap_or_default()));
         batch.items.push(items::to_new(&item, self.clock.now()));
-        match self.store.commit(batch).await {
-            Ok(Committed::Applied { seqs }) => {
-                self.push_committed(&session.contact, &[item], &seqs).await;
-                Ok(answer)
-            }
-            Ok(Committed::Replayed { response }) => Ok(serde_json::from_str(&response).unwrap_or(answer)),
-            Err(StoreError::CheckFailed(_)) => Err(ParticipantError::access_denied()),
-            Err(e) => Err(internal_p(e)),
+        let staged = match self.store.commit_staged(batch).await {
+            Ok(staged) => staged,
+            Err(StoreError::CheckFailed(_)) => return Err(ParticipantError::access_denied()),
+            Err(e) => return Err(internal_p(e)),
+        };
+        if let Committed::Applied { seqs } = &staged.committed {
+            self.push_committed(&session.contact, &[item], seqs).await;
+        }
+        staged.durable.wait().await.map_err(internal_p)?;
+        match staged.committed {
+            Committed::Applied { .. } => Ok(answer),
+            Committed::Replayed { response } => Ok(serde_json::from_str(&response).unwrap_or(answer)),
         }
     }
 
