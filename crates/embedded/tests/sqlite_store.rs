@@ -2,8 +2,8 @@
 
 use confab_embedded::sqlite::{SqliteOptions, SqliteStore};
 use confab_ports::{
-    Batch, Check, Committed, Contact, ItemQuery, Locate, NewItem, Participant, Receipt, RecordWrite, Role, Store,
-    StoreError, Timer,
+    Batch, Check, Committed, Contact, ItemQuery, Locate, NewItem, Participant, Receipt, RecordWrite, Role,
+    Store, StoreError, Timer,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -776,7 +776,8 @@ async fn record_ranges_see_every_write() {
     assert!(range("c1/", 64).await.is_empty());
     assert!(range("c1/", 64).await.is_empty(), "second read, from the cache");
     let mut b = Batch::new("c1");
-    b.records = vec![RecordWrite::set("live", "c1/idle/p1", "1"), RecordWrite::set("live", "c1/streams", "s")];
+    b.records =
+        vec![RecordWrite::set("live", "c1/idle/p1", "1"), RecordWrite::set("live", "c1/streams", "s")];
     store.commit(b).await.expect("commit");
     let want = vec![("c1/idle/p1".to_owned(), "1".to_owned()), ("c1/streams".to_owned(), "s".to_owned())];
     assert_eq!(range("c1/", 64).await, want);
@@ -811,4 +812,48 @@ async fn staged_commits_answer_then_become_durable() {
     drop(store);
     let reopened = SqliteStore::open(&dir.db()).expect("reopen");
     assert_eq!(reopened.locate("c", Locate::Last).await.expect("locate"), Some(1));
+}
+
+/// A participant's leave and messages checked against it, all in flight at once (so sharing
+/// transactions): every message accepted comes before the leave, none after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_see_earlier_batches_of_their_group() {
+    let dir = TempDir::new("group-checks");
+    let store = Arc::new(SqliteStore::open(&dir.db()).expect("open"));
+    for round in 0..20 {
+        let contact_id = format!("c{round}");
+        let mut setup = Batch::new(contact_id.as_str());
+        setup.contact = Some(contact(&contact_id));
+        setup.participants.push(participant(&format!("p{round}"), &contact_id, Role::Customer));
+        store.commit(setup).await.expect("setup");
+        let mut handles = Vec::new();
+        for i in 0..30 {
+            let (store, contact_id) = (store.clone(), contact_id.clone());
+            handles.push(tokio::spawn(async move {
+                let mut b = items_batch(&contact_id, vec![item(&format!("m{i}"), i)]);
+                b.checks = vec![Check::ContactActive, Check::ParticipantActive(format!("p{round}"))];
+                if i == 10 {
+                    let mut left = participant(&format!("p{round}"), &contact_id, Role::Customer);
+                    left.left_at = Some(1);
+                    b.participants.push(left);
+                }
+                (i, store.commit(b).await)
+            }));
+        }
+        let mut leave_seq = None;
+        let mut accepted = Vec::new();
+        for h in handles {
+            match h.await.expect("task") {
+                (10, r) => leave_seq = Some(seqs(r.expect("the leave itself is checked before it"))[0]),
+                (_, Ok(c)) => accepted.extend(seqs(c)),
+                (_, Err(StoreError::CheckFailed(Check::ParticipantActive(_)))) => {}
+                (i, Err(e)) => panic!("batch {i}: {e}"),
+            }
+        }
+        let leave_seq = leave_seq.expect("leave");
+        assert!(
+            accepted.iter().all(|s| *s < leave_seq),
+            "round {round}: {accepted:?} vs leave at {leave_seq}"
+        );
+    }
 }

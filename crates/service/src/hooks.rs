@@ -9,7 +9,7 @@
 //! Doing this here rather than in each operation means every operation that appends items
 //! (messages, events, attachments, joins, leaves, the chat's end, …) streams them and resets
 //! timers without knowing about either. A contact with neither streaming nor timers costs one
-//! small record read per append.
+//! small record range read per append (the embedded store answers it from memory).
 
 use crate::chat_timers::{self, IdleState, TimersRecord};
 use crate::streaming::Stream;

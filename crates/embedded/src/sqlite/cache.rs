@@ -107,6 +107,16 @@ impl<V: Clone> Cache<V> {
         }
     }
 
+    /// `f` of the cached value (None: known not to exist), without reserving or promoting
+    /// anything; None when the key is not cached.
+    pub(crate) fn peek_with<R>(&self, key: &str, f: impl FnOnce(Option<&V>) -> R) -> Option<R> {
+        let inner = self.inner.lock();
+        match inner.young.get(key).or_else(|| inner.old.get(key)) {
+            Some(Slot::Ready(v)) => Some(f(v.as_ref())),
+            Some(Slot::Pending(_)) | None => None,
+        }
+    }
+
     /// Forgets the given keys (a reader holding a ticket for one will not fill it).
     pub(crate) fn invalidate<'a>(&self, keys: impl IntoIterator<Item = &'a str>) {
         let mut inner = self.inner.lock();

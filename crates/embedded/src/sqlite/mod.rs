@@ -24,8 +24,8 @@ mod writer;
 use async_trait::async_trait;
 use cache::{Cache, Lookup};
 use confab_ports::{
-    Batch, Committed, Contact, Durable, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt,
-    Staged, Store, StoreError, StoredItem, Timer,
+    Batch, Committed, Contact, Durable, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, Staged,
+    Store, StoreError, StoredItem, Timer,
 };
 use parking_lot::Mutex;
 use rows::{seq_from_sql, seq_to_sql};
@@ -218,6 +218,7 @@ impl SqliteStore {
             max_group: options.max_group,
             next_seq: HashMap::new(),
             syncer: None,
+            written: Default::default(),
         };
         let handle = std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
@@ -379,7 +380,12 @@ fn any_receipt_between(conn: &Connection, contact_id: &str, ids: &[String]) -> r
 /// and seqs run 1..=last without gaps. When there is none, `None` (inclusive) or `last + 1`.
 /// Each probe is one descent of the (contact_id, seq) index, so a million-item transcript
 /// costs about twenty.
-fn first_later(conn: &Connection, contact_id: &str, t: Millis, inclusive: bool) -> rusqlite::Result<Option<i64>> {
+fn first_later(
+    conn: &Connection,
+    contact_id: &str,
+    t: Millis,
+    inclusive: bool,
+) -> rusqlite::Result<Option<i64>> {
     let last: Option<i64> = conn
         .prepare_cached("SELECT MAX(seq) FROM items WHERE contact_id = ?1")?
         .query_row([contact_id], |r| r.get(0))?;
@@ -488,20 +494,18 @@ impl Store for SqliteStore {
     async fn locate(&self, contact_id: &str, at: Locate) -> Result<Option<u64>, StoreError> {
         let contact_id = contact_id.to_owned();
         let seq: Option<i64> = self
-            .read(move |conn| {
-                match at {
-                    Locate::ItemId(id) => conn
-                        .prepare_cached("SELECT seq FROM items WHERE id = ?2 AND contact_id = ?1")?
-                        .query_row([contact_id, id], |r| r.get(0))
-                        .optional(),
-                    Locate::AtOrAfter(t) => first_later(conn, &contact_id, t, true),
-                    Locate::AtOrBefore(t) => {
-                        Ok(first_later(conn, &contact_id, t, false)?.map(|s| s - 1).filter(|s| *s >= 1))
-                    }
-                    Locate::Last => conn
-                        .prepare_cached("SELECT MAX(seq) FROM items WHERE contact_id = ?1")?
-                        .query_row([contact_id], |r| r.get(0)),
+            .read(move |conn| match at {
+                Locate::ItemId(id) => conn
+                    .prepare_cached("SELECT seq FROM items WHERE id = ?2 AND contact_id = ?1")?
+                    .query_row([contact_id, id], |r| r.get(0))
+                    .optional(),
+                Locate::AtOrAfter(t) => first_later(conn, &contact_id, t, true),
+                Locate::AtOrBefore(t) => {
+                    Ok(first_later(conn, &contact_id, t, false)?.map(|s| s - 1).filter(|s| *s >= 1))
                 }
+                Locate::Last => conn
+                    .prepare_cached("SELECT MAX(seq) FROM items WHERE contact_id = ?1")?
+                    .query_row([contact_id], |r| r.get(0)),
             })
             .await?;
         seq.map(|s| seq_from_sql(0, s)).transpose().map_err(sql)
@@ -611,7 +615,9 @@ impl Store for SqliteStore {
         if let Some(ticket) = ticket {
             match &loaded {
                 // Only a complete answer can serve later calls (whatever their limit).
-                Ok(rows) if rows.len() < limit => self.shared.record_ranges.fill(&key, ticket, Some(rows.clone())),
+                Ok(rows) if rows.len() < limit => {
+                    self.shared.record_ranges.fill(&key, ticket, Some(rows.clone()))
+                }
                 _ => self.shared.record_ranges.abandon(&key, ticket),
             }
         }

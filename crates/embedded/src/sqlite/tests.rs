@@ -100,5 +100,8 @@ async fn version_2_databases_migrate() {
         store.commit(again).await.expect("commit"),
         Committed::Replayed { response: "recorded".into() }
     );
-    assert_eq!(store.commit(item_batch("c", "z")).await.expect("commit"), Committed::Applied { seqs: vec![3] });
+    assert_eq!(
+        store.commit(item_batch("c", "z")).await.expect("commit"),
+        Committed::Applied { seqs: vec![3] }
+    );
 }

@@ -75,6 +75,34 @@ pub(crate) struct Writer {
     /// Syncs the WAL and answers committed groups (None: each COMMIT syncs, and the writer
     /// answers).
     pub(crate) syncer: Option<Syncer>,
+    /// What the open transaction's applied batches wrote, for the checks of later ones.
+    pub(crate) written: Written,
+}
+
+/// Whether contacts and participants written by the open transaction are active (and, for
+/// participants, their contact). Checks look here first, then in the caches of committed
+/// values (only this thread puts values there, after each COMMIT, so a cached value is the
+/// current one), and only then in the database.
+#[derive(Default)]
+pub(crate) struct Written {
+    contacts: HashMap<String, bool>,
+    participants: HashMap<String, (String, bool)>,
+}
+
+impl Written {
+    fn record(&mut self, b: &Batch) {
+        if let Some(c) = &b.contact {
+            self.contacts.insert(c.id.clone(), c.is_active());
+        }
+        for p in &b.participants {
+            self.participants.insert(p.id.clone(), (p.contact_id.clone(), p.is_active()));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.contacts.clear();
+        self.participants.clear();
+    }
 }
 
 /// The end of a contact's transcript: the seq its next item gets, and the largest `at`
@@ -244,38 +272,77 @@ impl Writer {
         &mut self,
         group: &[(Box<Batch>, Answer)],
     ) -> Result<Vec<Result<Committed, StoreError>>, Fatal> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| Fatal(format!("begin: {e}")))?;
+        self.run_sql("BEGIN IMMEDIATE").map_err(|e| Fatal(format!("begin: {e}")))?;
+        self.written.clear();
+        if let [(batch, _)] = group {
+            return self.apply_alone(batch).map(|result| vec![result]);
+        }
         let mut results = Vec::with_capacity(group.len());
         for (batch, _) in group {
             results.push(self.apply_in_savepoint(batch)?);
         }
-        self.conn.execute_batch("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
+        self.run_sql("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
         Ok(results)
     }
 
-    fn apply_in_savepoint(&mut self, batch: &Batch) -> Result<Result<Committed, StoreError>, Fatal> {
-        self.conn.execute_batch("SAVEPOINT batch").map_err(|e| Fatal(format!("savepoint: {e}")))?;
+    /// A group of one needs no savepoint: a batch that fails rolls the transaction back.
+    fn apply_alone(&mut self, batch: &Batch) -> Result<Result<Committed, StoreError>, Fatal> {
         let before = self.next_seq.get(&batch.contact_id).copied();
-        match apply(&self.conn, &mut self.next_seq, batch) {
+        let outcome = check_all(&self.conn, &self.written, &self.shared, batch)
+            .and_then(|()| apply(&self.conn, &mut self.next_seq, batch));
+        match outcome {
             Ok(committed) => {
-                self.conn.execute_batch("RELEASE batch").map_err(|e| Fatal(format!("release: {e}")))?;
+                self.run_sql("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
                 Ok(Ok(committed))
             }
             Err(e) => {
-                match before {
-                    Some(next) => self.next_seq.insert(batch.contact_id.clone(), next),
-                    None => self.next_seq.remove(&batch.contact_id),
-                };
+                self.restore_seq(&batch.contact_id, before);
+                if !self.conn.is_autocommit() {
+                    self.run_sql("ROLLBACK").map_err(|e| Fatal(format!("rollback: {e}")))?;
+                }
+                Ok(Err(e))
+            }
+        }
+    }
+
+    fn apply_in_savepoint(&mut self, batch: &Batch) -> Result<Result<Committed, StoreError>, Fatal> {
+        self.run_sql("SAVEPOINT batch").map_err(|e| Fatal(format!("savepoint: {e}")))?;
+        let before = self.next_seq.get(&batch.contact_id).copied();
+        let outcome = check_all(&self.conn, &self.written, &self.shared, batch)
+            .and_then(|()| apply(&self.conn, &mut self.next_seq, batch));
+        match outcome {
+            Ok(committed) => {
+                self.run_sql("RELEASE batch").map_err(|e| Fatal(format!("release: {e}")))?;
+                if matches!(committed, Committed::Applied { .. }) {
+                    self.written.record(batch);
+                }
+                Ok(Ok(committed))
+            }
+            Err(e) => {
+                self.restore_seq(&batch.contact_id, before);
                 if self.conn.is_autocommit() {
                     // SQLite rolled the whole transaction back (I/O error, disk full, …).
                     return Err(Fatal(format!("transaction aborted: {e}")));
                 }
-                self.conn
-                    .execute_batch("ROLLBACK TO batch; RELEASE batch")
+                self.run_sql("ROLLBACK TO batch")
+                    .and_then(|()| self.run_sql("RELEASE batch"))
                     .map_err(|e| Fatal(format!("rollback to savepoint: {e}")))?;
                 Ok(Err(e))
             }
         }
+    }
+
+    fn restore_seq(&mut self, contact_id: &str, before: Option<Tail>) {
+        match before {
+            Some(tail) => self.next_seq.insert(contact_id.to_owned(), tail),
+            None => self.next_seq.remove(contact_id),
+        };
+    }
+
+    /// One statement without parameters, prepared once (transaction control runs several
+    /// times per group).
+    fn run_sql(&self, statement: &str) -> rusqlite::Result<()> {
+        self.conn.prepare_cached(statement)?.execute([]).map(|_| ())
     }
 }
 
@@ -284,24 +351,58 @@ fn sql(e: rusqlite::Error) -> StoreError {
 }
 
 /// Applies one batch on the open transaction. On Err, the caller rolls the savepoint back.
-fn apply(conn: &Connection, next_seq: &mut HashMap<String, Tail>, b: &Batch) -> Result<Committed, StoreError> {
+/// The batch's checks, against what is known (see [`Written`]) or else the database.
+fn check_all(conn: &Connection, written: &Written, shared: &Shared, b: &Batch) -> Result<(), StoreError> {
     for check in &b.checks {
-        if !check_holds(conn, &b.contact_id, check).map_err(sql)? {
+        let known =
+            match check {
+                Check::ContactActive => written.contacts.get(&b.contact_id).copied().or_else(|| {
+                    shared.contacts.peek_with(&b.contact_id, |c| c.is_some_and(Contact::is_active))
+                }),
+                Check::ParticipantActive(id) => {
+                    let holds = |contact_id: &str, active: bool| active && contact_id == b.contact_id;
+                    written.participants.get(id).map(|(c, active)| holds(c, *active)).or_else(|| {
+                        shared
+                            .participants
+                            .peek_with(id, |p| p.is_some_and(|p| holds(&p.contact_id, p.is_active())))
+                    })
+                }
+                _ => None,
+            };
+        let holds = match known {
+            Some(holds) => holds,
+            None => check_holds(conn, &b.contact_id, check).map_err(sql)?,
+        };
+        if !holds {
             return Err(StoreError::CheckFailed(check.clone()));
         }
     }
+    Ok(())
+}
 
+/// Applies one batch (its checks passed) on the open transaction. On Err, the caller rolls
+/// the savepoint back.
+fn apply(
+    conn: &Connection,
+    next_seq: &mut HashMap<String, Tail>,
+    b: &Batch,
+) -> Result<Committed, StoreError> {
     if let Some((key, response)) = &b.idempotency {
-        let recorded: Option<String> = conn
-            .prepare_cached("SELECT response FROM idempotency WHERE key = ?1")
-            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
-            .map_err(sql)?;
-        if let Some(response) = recorded {
-            return Ok(Committed::Replayed { response });
-        }
-        conn.prepare_cached("INSERT INTO idempotency (key, contact_id, response) VALUES (?1, ?2, ?3)")
+        // Insert first: a new key (the usual case) costs one descent of the index, not two.
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO idempotency (key, contact_id, response) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key) DO NOTHING",
+            )
             .and_then(|mut s| s.execute(params![key, b.contact_id, response]))
             .map_err(sql)?;
+        if inserted == 0 {
+            let response: String = conn
+                .prepare_cached("SELECT response FROM idempotency WHERE key = ?1")
+                .and_then(|mut s| s.query_row([key], |r| r.get(0)))
+                .map_err(sql)?;
+            return Ok(Committed::Replayed { response });
+        }
     }
 
     if let Some(c) = &b.contact {
