@@ -19,6 +19,13 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Syncs start at least this far apart. Each `fdatasync` costs the same CPU however little it
+/// carries (about 0.2 ms here), and at a few thousand commits a second most carry one or two
+/// groups; waiting out the rest of this gap gathers the commits that arrive meanwhile into
+/// the same sync. Only answers wait: items are pushed once committed.
+const MIN_GAP: Duration = Duration::from_millis(1);
 
 /// What to do once a committed batch is synced (Ok) or cannot be (Err: why).
 pub(crate) type Settle = Box<dyn FnOnce(Result<(), String>) + Send>;
@@ -70,11 +77,17 @@ impl Syncer {
 
 fn run(wal: &File, shared: &Shared, rx: &mpsc::Receiver<Answers>) {
     let mut state: Result<(), String> = Ok(());
+    let mut last_start = Instant::now() - MIN_GAP;
     while let Ok(first) = rx.recv() {
         let mut answers = first;
+        let since = last_start.elapsed();
+        if since < MIN_GAP {
+            std::thread::sleep(MIN_GAP - since);
+        }
         while let Ok(more) = rx.try_recv() {
             answers.extend(more);
         }
+        last_start = Instant::now();
         if state.is_ok() {
             if let Err(e) = wal.sync_data() {
                 tracing::error!(error = %e, "sqlite: syncing the WAL failed; the store stops answering commits");
