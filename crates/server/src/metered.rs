@@ -98,8 +98,10 @@ impl Store for MeteredStore {
     async fn commit(&self, batch: Batch) -> Result<Committed, StoreError> {
         self.metrics.time(self.name, "commit", self.inner.commit(batch)).await
     }
+    /// Counted as `commit`: the same call to the backend, timed until the batch is committed
+    /// (its sync is the store's own pipeline).
     async fn commit_staged(&self, batch: Batch) -> Result<Staged, StoreError> {
-        self.metrics.time(self.name, "commit_staged", self.inner.commit_staged(batch)).await
+        self.metrics.time(self.name, "commit", self.inner.commit_staged(batch)).await
     }
     async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError> {
         self.metrics.time(self.name, "contact", self.inner.contact(id)).await
