@@ -103,8 +103,12 @@ impl Service {
         let (mut pos, mut from) = (scan.pos, scan.from);
         while pos < chain.len() {
             let contact_id = &chain[pos];
+            // Backward from the newest item is a read from the largest seq down: no need to
+            // find that seq first (one store round trip fewer on chatjs's first call).
             let start = match from {
-                LAST => self.store.locate(contact_id, Locate::Last).await.map_err(internal_p)?,
+                LAST if scan.forward => {
+                    self.store.locate(contact_id, Locate::Last).await.map_err(internal_p)?
+                }
                 seq => Some(seq),
             };
             if let Some(start) = start {
@@ -165,7 +169,8 @@ impl Service {
         let chained = !forward && input.contact_id.is_none();
         let at = match start {
             Start::None if forward => return Ok(None),
-            Start::None => Locate::Last,
+            // From the newest item down: read_page reads it without locating it first.
+            Start::None => return Ok(Some(Scan { from: LAST, forward, descending, pos: 0, chained })),
             Start::Id(id) => Locate::ItemId(id),
             Start::Time(t) if forward => Locate::AtOrAfter(t),
             Start::Time(t) => Locate::AtOrBefore(t),
