@@ -302,38 +302,34 @@ impl SqliteStore {
         V: Clone + Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<Option<V>> + Send + 'static,
     {
+        self.cached_if(cache, key, || load, |_| true).await
+    }
+
+    /// Like `cached`, keeping a loaded value only when `keep` says it may serve later reads;
+    /// the read is made (`load`) only on a miss.
+    async fn cached_if<V, F>(
+        &self,
+        cache: fn(&Shared) -> &Cache<V>,
+        key: &str,
+        load: impl FnOnce() -> F,
+        keep: impl FnOnce(&Option<V>) -> bool,
+    ) -> Result<Option<V>, StoreError>
+    where
+        V: Clone + Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<Option<V>> + Send + 'static,
+    {
         let ticket = match cache(&self.shared).get(key) {
             Lookup::Hit(value) => return Ok(value),
             Lookup::Miss(ticket) => ticket,
         };
-        let loaded = self.read(load).await;
+        let loaded = self.read(load()).await;
         if let Some(ticket) = ticket {
             match &loaded {
-                Ok(value) => cache(&self.shared).fill(key, ticket, value.clone()),
-                Err(_) => cache(&self.shared).abandon(key, ticket),
+                Ok(value) if keep(value) => cache(&self.shared).fill(key, ticket, value.clone()),
+                _ => cache(&self.shared).abandon(key, ticket),
             }
         }
         loaded
-    }
-
-    async fn read_records(
-        &self,
-        kind: &str,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let (kind, prefix) = (kind.to_owned(), prefix.to_owned());
-        self.read(move |conn| {
-            // A range on the primary key instead of LIKE: keys may hold '%' and '_'.
-            let mut upper = prefix.clone();
-            upper.push(char::MAX);
-            conn.prepare_cached(
-                "SELECT key, value FROM records WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4",
-            )?
-            .query_map(rusqlite::params![kind, prefix, upper, limit_to_sql(limit)], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect()
-        })
-        .await
     }
 
     fn queue(&self, batch: Batch, answer: Answer) -> Result<(), StoreError> {
@@ -402,6 +398,27 @@ fn first_later(
         }
     }
     Ok(if inclusive && lo > last { None } else { Some(lo) })
+}
+
+/// The read behind `records`: a range on the primary key instead of LIKE (keys may hold '%'
+/// and '_').
+fn records_query(
+    kind: &str,
+    prefix: &str,
+    limit: usize,
+) -> impl FnOnce(&Connection) -> rusqlite::Result<Vec<(String, String)>> + Send + 'static {
+    let (kind, prefix) = (kind.to_owned(), prefix.to_owned());
+    move |conn| {
+        let mut upper = prefix.clone();
+        upper.push(char::MAX);
+        conn.prepare_cached(
+            "SELECT key, value FROM records WHERE kind = ?1 AND key >= ?2 AND key < ?3 ORDER BY key LIMIT ?4",
+        )?
+        .query_map(rusqlite::params![kind, prefix, upper, limit_to_sql(limit)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect()
+    }
 }
 
 /// The cache key of a `records(kind, prefix)` answer.
@@ -603,25 +620,17 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<(String, String)>, StoreError> {
         if !prefix.ends_with('/') || limit == 0 {
-            return self.read_records(kind, prefix, limit).await;
+            return self.read(records_query(kind, prefix, limit)).await;
         }
-        let key = range_key(kind, prefix);
-        let ticket = match self.shared.record_ranges.get(&key) {
-            Lookup::Hit(Some(all)) => return Ok(all.into_iter().take(limit).collect()),
-            Lookup::Hit(None) => None,
-            Lookup::Miss(ticket) => ticket,
+        // Only a complete answer (fewer rows than asked for) can serve later calls, whatever
+        // their limit.
+        let load = || {
+            let query = records_query(kind, prefix, limit);
+            move |conn: &Connection| query(conn).map(Some)
         };
-        let loaded = self.read_records(kind, prefix, limit).await;
-        if let Some(ticket) = ticket {
-            match &loaded {
-                // Only a complete answer can serve later calls (whatever their limit).
-                Ok(rows) if rows.len() < limit => {
-                    self.shared.record_ranges.fill(&key, ticket, Some(rows.clone()))
-                }
-                _ => self.shared.record_ranges.abandon(&key, ticket),
-            }
-        }
-        loaded
+        let complete = |rows: &Option<Vec<_>>| rows.as_ref().is_some_and(|rows| rows.len() < limit);
+        let all = self.cached_if(|s| &s.record_ranges, &range_key(kind, prefix), load, complete).await?;
+        Ok(all.unwrap_or_default().into_iter().take(limit).collect())
     }
 
     async fn outbox_due(&self, now: Millis, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {

@@ -287,16 +287,12 @@ impl Writer {
 
     /// A group of one needs no savepoint: a batch that fails rolls the transaction back.
     fn apply_alone(&mut self, batch: &Batch) -> Result<Result<Committed, StoreError>, Fatal> {
-        let before = self.next_seq.get(&batch.contact_id).copied();
-        let outcome = check_all(&self.conn, &self.written, &self.shared, batch)
-            .and_then(|()| apply(&self.conn, &mut self.next_seq, batch));
-        match outcome {
+        match self.try_batch(batch) {
             Ok(committed) => {
                 self.run_sql("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
                 Ok(Ok(committed))
             }
             Err(e) => {
-                self.restore_seq(&batch.contact_id, before);
                 if !self.conn.is_autocommit() {
                     self.run_sql("ROLLBACK").map_err(|e| Fatal(format!("rollback: {e}")))?;
                 }
@@ -307,10 +303,7 @@ impl Writer {
 
     fn apply_in_savepoint(&mut self, batch: &Batch) -> Result<Result<Committed, StoreError>, Fatal> {
         self.run_sql("SAVEPOINT batch").map_err(|e| Fatal(format!("savepoint: {e}")))?;
-        let before = self.next_seq.get(&batch.contact_id).copied();
-        let outcome = check_all(&self.conn, &self.written, &self.shared, batch)
-            .and_then(|()| apply(&self.conn, &mut self.next_seq, batch));
-        match outcome {
+        match self.try_batch(batch) {
             Ok(committed) => {
                 self.run_sql("RELEASE batch").map_err(|e| Fatal(format!("release: {e}")))?;
                 if matches!(committed, Committed::Applied { .. }) {
@@ -319,7 +312,6 @@ impl Writer {
                 Ok(Ok(committed))
             }
             Err(e) => {
-                self.restore_seq(&batch.contact_id, before);
                 if self.conn.is_autocommit() {
                     // SQLite rolled the whole transaction back (I/O error, disk full, …).
                     return Err(Fatal(format!("transaction aborted: {e}")));
@@ -332,11 +324,19 @@ impl Writer {
         }
     }
 
-    fn restore_seq(&mut self, contact_id: &str, before: Option<Tail>) {
-        match before {
-            Some(tail) => self.next_seq.insert(contact_id.to_owned(), tail),
-            None => self.next_seq.remove(contact_id),
-        };
+    /// Checks and applies one batch on the open transaction; on Err the contact's tail is
+    /// as before (the caller rolls the batch's writes back).
+    fn try_batch(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
+        let before = self.next_seq.get(&batch.contact_id).copied();
+        let outcome = check_all(&self.conn, &self.written, &self.shared, batch)
+            .and_then(|()| apply(&self.conn, &mut self.next_seq, batch));
+        if outcome.is_err() {
+            match before {
+                Some(tail) => self.next_seq.insert(batch.contact_id.clone(), tail),
+                None => self.next_seq.remove(&batch.contact_id),
+            };
+        }
+        outcome
     }
 
     /// One statement without parameters, prepared once (transaction control runs several
