@@ -678,6 +678,15 @@ async fn contacts_and_participants_are_read_fresh_on_every_node() {
     let ids: Vec<String> =
         b.participants("c").await.expect("participants").into_iter().map(|p| p.id).collect();
     assert_eq!(ids, ["p", "q"]);
+    // A participant with its contact, in one read: only when it belongs to that contact.
+    let both = b.participant_in("q", "c").await.expect("participant_in");
+    assert_eq!(both, Some((participant("q", "c", Role::Agent), contact("c"))));
+    let mut other = Batch::new("d");
+    other.contact = Some(contact("d"));
+    a.commit(other).await.expect("contact d");
+    assert_eq!(b.participant_in("q", "d").await.expect("participant_in"), None);
+    assert_eq!(b.participant_in("ghost", "c").await.expect("participant_in"), None);
+    assert_eq!(b.participant_in("q", "nope").await.expect("participant_in"), None);
 
     // A rolled-back batch is seen nowhere.
     let mut bad = Batch::new("c");

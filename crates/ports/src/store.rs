@@ -140,6 +140,20 @@ pub trait Store: Send + Sync + 'static {
     }
     async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError>;
     async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError>;
+    /// A participant with its contact, when both exist and the participant belongs to that
+    /// contact: what every participant call reads first. A store whose reads are round trips
+    /// answers it with one.
+    async fn participant_in(
+        &self,
+        participant_id: &str,
+        contact_id: &str,
+    ) -> Result<Option<(Participant, Contact)>, StoreError> {
+        let Some(participant) = self.participant(participant_id).await? else {
+            return Ok(None);
+        };
+        let contact = self.contact(contact_id).await?;
+        Ok(contact.filter(|c| c.id == participant.contact_id).map(|c| (participant, c)))
+    }
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError>;
     /// The response recorded with an idempotency key, if any.
     async fn idempotent(&self, key: &str) -> Result<Option<String>, StoreError>;

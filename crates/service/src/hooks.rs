@@ -227,6 +227,14 @@ impl Store for HookedStore {
         self.inner.participant(id).await
     }
 
+    async fn participant_in(
+        &self,
+        participant_id: &str,
+        contact_id: &str,
+    ) -> Result<Option<(Participant, Contact)>, StoreError> {
+        self.inner.participant_in(participant_id, contact_id).await
+    }
+
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {
         self.inner.participants(contact_id).await
     }

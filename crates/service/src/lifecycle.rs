@@ -56,14 +56,13 @@ impl Service {
 
     /// Like `authenticate` but for a participant that may have left (idempotent replays).
     pub(crate) async fn session_of(&self, claims: Claims) -> Result<Session, ParticipantError> {
-        let participant = self.store.participant(&claims.participant_id).await.map_err(internal_p)?;
-        let contact = self.store.contact(&claims.contact_id).await.map_err(internal_p)?;
-        match (participant, contact) {
-            (Some(participant), Some(contact)) if participant.contact_id == contact.id => {
-                Ok(Session { claims, participant, contact })
-            }
-            _ => Err(ParticipantError::access_denied()),
-        }
+        let found = self
+            .store
+            .participant_in(&claims.participant_id, &claims.contact_id)
+            .await
+            .map_err(internal_p)?;
+        let (participant, contact) = found.ok_or_else(ParticipantError::access_denied)?;
+        Ok(Session { claims, participant, contact })
     }
 
     /// Adds the end of a chat to a batch: chat.ended, the contact marked ended, its timers

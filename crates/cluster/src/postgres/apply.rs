@@ -1,14 +1,20 @@
-//! Applying the batches of a group inside its open transaction, each in its own SAVEPOINT.
+//! Applying the batches of a group inside its open transaction, each in its own SAVEPOINT
+//! (a group of one needs none: its transaction is its savepoint).
 //!
 //! The statements of many batches (a window of them) are sent at once, pipelined on the
 //! connection, so a group costs a few round trips however many batches it holds. For that,
 //! every way a batch can fail is an error that aborts its savepoint: a check that does not
-//! hold raises `CF001` (through `confab_check`), a known idempotency key is a unique
-//! violation of the idempotency table, a bad write fails as itself. The server then refuses
-//! everything after it (25P02) until the savepoint is rolled back, so the first error of a
-//! batch tells what became of it, in the SQLite writer's order: a failed check (in the
-//! batch's order) wins over a known idempotency key, which wins over a failed write. The
-//! batches after a failed one are sent again once its savepoint is rolled back.
+//! hold raises `CF001` (through `confab_check_at`, which names the check), a known
+//! idempotency key is a unique violation of the idempotency table, a bad write fails as
+//! itself. The server then refuses everything after it (25P02) until the savepoint is rolled
+//! back, so the first error of a batch tells what became of it, in the SQLite writer's
+//! order: a failed check (in the batch's order) wins over a known idempotency key, which
+//! wins over a failed write. The batches after a failed one are sent again once its
+//! savepoint is rolled back.
+//!
+//! PostgreSQL's CPU per statement is what limits a cluster on a small machine, so a batch
+//! sends few: all its checks as one statement, and its idempotency record with its items as
+//! another (the usual SendMessage: two statements besides the group's BEGIN, lock and COMMIT).
 //!
 //! Writes of many rows are one statement each over `unnest` arrays. The SQLite writer runs
 //! one statement per row, so repeated keys within one batch are folded here first the way
@@ -20,6 +26,7 @@ use confab_ports::{Batch, Check, Committed, StoreError};
 use deadpool_postgres::ClientWrapper;
 use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use tokio_postgres::types::ToSql;
@@ -31,14 +38,15 @@ const WINDOW: usize = 32;
 const CHECK_FAILED: &str = "CF001";
 const UNIQUE_VIOLATION: &str = "23505";
 
-const CHECK_CONTACT_ACTIVE: &str =
-    "SELECT confab_check(EXISTS (SELECT 1 FROM contacts WHERE id = $1 AND ended_at IS NULL))";
-const CHECK_PARTICIPANT_ACTIVE: &str = "SELECT confab_check(EXISTS (SELECT 1 FROM participants \
-     WHERE id = $1 AND contact_id = $2 AND left_at IS NULL))";
+/// The tests of each check, with its parameters as `$a`, `$b`, `$c` (numbered when the
+/// checks of a batch are put together into one statement, see [`checks_sql`]).
+const CHECK_CONTACT_ACTIVE: &str = "EXISTS (SELECT 1 FROM contacts WHERE id = $a AND ended_at IS NULL)";
+const CHECK_PARTICIPANT_ACTIVE: &str =
+    "EXISTS (SELECT 1 FROM participants WHERE id = $a AND contact_id = $b AND left_at IS NULL)";
 const CHECK_PARTICIPANTS_FEWER: &str =
-    "SELECT confab_check((SELECT COUNT(*) FROM participants WHERE contact_id = $1) < $2::bigint)";
-const CHECK_RECORD_IS: &str = "SELECT confab_check((SELECT value FROM records WHERE kind = $1 AND key = $2) \
-     IS NOT DISTINCT FROM $3::text)";
+    "(SELECT COUNT(*) FROM participants WHERE contact_id = $a) < $b::bigint";
+const CHECK_RECORD_IS: &str =
+    "(SELECT value FROM records WHERE kind = $a AND key = $b) IS NOT DISTINCT FROM $c::text";
 pub(crate) const READ_RECORD: &str = "SELECT value FROM records WHERE kind = $1 AND key = $2";
 /// Fails as a unique violation when the key is known (after waiting for a concurrent
 /// inserter to finish).
@@ -64,6 +72,18 @@ const ITEMS_APPEND: &str = "WITH s AS (UPDATE contact_seqs SET next_seq = next_s
      SELECT $1, s.first + t.n - 1, t.id, t.at, t.json \
      FROM s, unnest($3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS t(id, at, json, n) \
      RETURNING seq";
+/// [`IDEMPOTENCY_INSERT`] and [`ITEMS_APPEND`] in one statement. The seqs are taken only
+/// once the key is inserted (`s` reads `k`), so a known key fails first, as it would alone.
+const IDEMPOTENT_ITEMS_APPEND: &str = "WITH k AS (INSERT INTO idempotency (key, contact_id, response) \
+     VALUES ($6, $1, $7) RETURNING 1), \
+     s AS (UPDATE contact_seqs SET next_seq = next_seq + $2::bigint \
+     WHERE contact_id = $1 AND EXISTS (SELECT 1 FROM k) RETURNING next_seq - $2::bigint AS first) \
+     INSERT INTO items (contact_id, seq, id, at, json) \
+     SELECT $1, s.first + t.n - 1, t.id, t.at, t.json \
+     FROM s, unnest($3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS t(id, at, json, n) \
+     RETURNING seq";
+/// The idempotency table's key constraint: its violation means the key is known.
+const IDEMPOTENCY_KEY: &str = "idempotency_pkey";
 const RECEIPTS_MERGE: &str =
     "INSERT INTO receipts (contact_id, message_id, recipient_id, delivered_at, read_at) \
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) \
@@ -96,16 +116,19 @@ const ROLLBACK_SAVEPOINT: &str = "ROLLBACK TO SAVEPOINT batch; RELEASE SAVEPOINT
 
 type Param<'a> = &'a (dyn ToSql + Sync);
 type Answer = Result<Vec<Row>, tokio_postgres::Error>;
+type Results = Vec<Result<Committed, StoreError>>;
 /// A batch's statements, prepared, with their parameters.
 type Plan<'a> = Vec<(Op, Statement, Vec<Param<'a>>)>;
 
 /// How to read a statement's answer.
 #[derive(Clone, Copy)]
 enum Op {
-    /// `batch.checks[i]`.
-    Check(usize),
+    /// All of `batch.checks`; a failed one names its index.
+    Checks,
     Idempotency,
     Items,
+    /// The idempotency record and the items, in one statement.
+    IdempotentItems,
     Write,
 }
 
@@ -116,24 +139,32 @@ enum Undone {
     Replay,
 }
 
+/// The answers of a group's batches.
+pub(crate) struct Applied {
+    pub(crate) results: Results,
+    /// The transaction is over (rolled back): a group of one whose batch did not apply has
+    /// nothing to commit.
+    pub(crate) ended: bool,
+}
+
 /// Applies every batch, each in its savepoint, and answers each. Err: the transaction cannot
 /// go on (the whole group fails, maybe to be tried again).
-pub(crate) async fn apply_all(
-    client: &ClientWrapper,
-    batches: &[&Batch],
-) -> Result<Vec<Result<Committed, StoreError>>, Failure> {
+pub(crate) async fn apply_all(client: &ClientWrapper, batches: &[&Batch]) -> Result<Applied, Failure> {
     let columns: Vec<Columns<'_>> = batches.iter().map(|b| Columns::of(b)).collect();
     let mut plans = Vec::with_capacity(batches.len());
     for (b, c) in batches.iter().zip(&columns) {
         plans.push(plan(client, b, c).await?);
+    }
+    if let ([b], [plan]) = (batches, plans.as_slice()) {
+        return apply_one(client, b, plan).await;
     }
     let mut results = Vec::with_capacity(batches.len());
     let mut next = 0;
     while next < batches.len() {
         let end = (next + WINDOW).min(batches.len());
         let mut failed = None;
-        for (i, answers) in (next..end).zip(send(client, &plans[next..end]).await) {
-            match read(batches[i], &plans[i], answers)? {
+        for (i, answers) in (next..end).zip(send(client, &plans[next..end], true).await) {
+            match read(batches[i], &plans[i], answers, true)? {
                 Ok(seqs) => results.push(Ok(Committed::Applied { seqs })),
                 Err(undone) => {
                     failed = Some((i, undone));
@@ -143,28 +174,44 @@ pub(crate) async fn apply_all(
         }
         next = match failed {
             Some((i, undone)) => {
-                results.push(undo(client, batches[i], undone).await?);
+                results.push(undo(client, batches[i], undone, ROLLBACK_SAVEPOINT).await?);
                 i + 1
             }
             None => end,
         };
     }
-    Ok(results)
+    Ok(Applied { results, ended: false })
 }
 
-/// Sends the batches' statements at once, each batch between SAVEPOINT and RELEASE; the
-/// answers, per batch, in the order sent.
-async fn send<'a>(client: &'a ClientWrapper, plans: &[Plan<'a>]) -> Vec<Vec<Answer>> {
+/// A group of one, without a savepoint: a batch that does not apply rolls the transaction
+/// back.
+async fn apply_one(client: &ClientWrapper, b: &Batch, plan: &Plan<'_>) -> Result<Applied, Failure> {
+    let answers = send(client, std::slice::from_ref(plan), false).await.pop().unwrap_or_default();
+    let result = match read(b, plan, answers, false)? {
+        Ok(seqs) => return Ok(Applied { results: vec![Ok(Committed::Applied { seqs })], ended: false }),
+        Err(undone) => undo(client, b, undone, "ROLLBACK").await?,
+    };
+    Ok(Applied { results: vec![result], ended: true })
+}
+
+/// Sends the batches' statements at once, each batch between SAVEPOINT and RELEASE when
+/// `savepoints`; the answers, per batch, in the order sent.
+async fn send<'a>(client: &'a ClientWrapper, plans: &[Plan<'a>], savepoints: bool) -> Vec<Vec<Answer>> {
     let mut calls: Vec<BoxFuture<'a, Answer>> = Vec::new();
     for plan in plans {
-        calls.push(Box::pin(simple(client, SAVEPOINT)));
+        if savepoints {
+            calls.push(Box::pin(simple(client, SAVEPOINT)));
+        }
         for (_, statement, params) in plan {
             calls.push(Box::pin(run(client, statement.clone(), params.clone())));
         }
-        calls.push(Box::pin(simple(client, RELEASE)));
+        if savepoints {
+            calls.push(Box::pin(simple(client, RELEASE)));
+        }
     }
+    let extra = if savepoints { 2 } else { 0 };
     let mut answers = in_order(calls).await.into_iter();
-    plans.iter().map(|plan| answers.by_ref().take(plan.len() + 2).collect()).collect()
+    plans.iter().map(|plan| answers.by_ref().take(plan.len() + extra).collect()).collect()
 }
 
 async fn simple(client: &ClientWrapper, sql: &'static str) -> Answer {
@@ -177,16 +224,23 @@ async fn run<'a>(client: &'a ClientWrapper, statement: Statement, params: Vec<Pa
 }
 
 /// Reads the answers of one batch: Ok(seqs) when it applied, else what to undo.
-fn read(b: &Batch, plan: &Plan<'_>, answers: Vec<Answer>) -> Result<Result<Vec<u64>, Undone>, Failure> {
+fn read(
+    b: &Batch,
+    plan: &Plan<'_>,
+    answers: Vec<Answer>,
+    savepoints: bool,
+) -> Result<Result<Vec<u64>, Undone>, Failure> {
     let mut answers = answers.into_iter();
-    if let Some(Err(e)) = answers.next() {
-        return Err(Failure::from_sql("savepoint", &e));
+    if savepoints {
+        if let Some(Err(e)) = answers.next() {
+            return Err(Failure::from_sql("savepoint", &e));
+        }
     }
     let mut seqs = Vec::new();
     for ((op, _, _), answer) in plan.iter().zip(answers.by_ref()) {
         match answer {
             Ok(rows) => {
-                if let Op::Items = op {
+                if let Op::Items | Op::IdempotentItems = op {
                     seqs = given_seqs(&rows, b.items.len())?;
                 }
             }
@@ -205,26 +259,33 @@ fn failed(b: &Batch, op: Op, e: &tokio_postgres::Error) -> Result<Undone, Failur
     if super::retry::is_transient(e) {
         return Err(Failure::from_sql("batch", e));
     }
-    let code = e.code().map(|c| c.code());
+    let db = e.as_db_error();
+    let code = db.map(|d| d.code().code());
+    let known_key =
+        code == Some(UNIQUE_VIOLATION) && db.and_then(|d| d.constraint()) == Some(IDEMPOTENCY_KEY);
     Ok(match op {
-        Op::Check(i) if code == Some(CHECK_FAILED) => {
-            Undone::Failed(StoreError::CheckFailed(b.checks[i].clone()))
+        Op::Checks if code == Some(CHECK_FAILED) => {
+            // confab_check_at puts the failed check's index in the detail.
+            let index: Option<usize> = db.and_then(|d| d.detail()).and_then(|d| d.parse().ok());
+            match index.and_then(|i| b.checks.get(i)) {
+                Some(check) => Undone::Failed(StoreError::CheckFailed(check.clone())),
+                None => Undone::Failed(StoreError::Backend(describe(e))),
+            }
         }
-        Op::Idempotency if code == Some(UNIQUE_VIOLATION) => Undone::Replay,
+        Op::Idempotency | Op::IdempotentItems if known_key => Undone::Replay,
         _ => Undone::Failed(StoreError::Backend(describe(e))),
     })
 }
 
-/// Rolls a failed batch's savepoint back; a replay then reads the recorded response.
+/// Rolls a failed batch back (`rollback`: to its savepoint, or the whole transaction of a
+/// group of one); a replay then reads the recorded response.
 async fn undo(
     client: &ClientWrapper,
     b: &Batch,
     undone: Undone,
+    rollback: &str,
 ) -> Result<Result<Committed, StoreError>, Failure> {
-    client
-        .batch_execute(ROLLBACK_SAVEPOINT)
-        .await
-        .map_err(|e| Failure::from_sql("rollback to savepoint", &e))?;
+    client.batch_execute(rollback).await.map_err(|e| Failure::from_sql("roll back a batch", &e))?;
     let failure = match undone {
         Undone::Failed(failure) => failure,
         Undone::Replay => return replayed(client, b).await.map(Ok),
@@ -266,20 +327,27 @@ async fn replayed(client: &ClientWrapper, b: &Batch) -> Result<Committed, Failur
 
 /// The statements of a batch, prepared (from the connection's cache), in SQLite's order.
 async fn plan<'a>(client: &ClientWrapper, b: &'a Batch, c: &'a Columns<'a>) -> Result<Plan<'a>, Failure> {
-    let mut plan: Vec<(Op, &'static str, Vec<Param<'a>>)> = Vec::new();
-    for (i, check) in b.checks.iter().enumerate() {
-        let (sql, params): (&str, Vec<Param<'a>>) = match check {
-            Check::ContactActive => (CHECK_CONTACT_ACTIVE, vec![&b.contact_id]),
-            Check::ParticipantActive(p) => (CHECK_PARTICIPANT_ACTIVE, vec![p, &b.contact_id]),
-            Check::ParticipantsFewerThan(_) => {
-                (CHECK_PARTICIPANTS_FEWER, vec![&b.contact_id, &c.fewer_than[i]])
-            }
-            Check::RecordIs { kind, key, value } => (CHECK_RECORD_IS, vec![kind, key, value]),
-        };
-        plan.push((Op::Check(i), sql, params));
+    let mut plan: Vec<(Op, Cow<'static, str>, Vec<Param<'a>>)> = Vec::new();
+    if !b.checks.is_empty() {
+        let (sql, params) = checks_sql(b, c);
+        plan.push((Op::Checks, Cow::Owned(sql), params));
     }
-    if let Some((key, response)) = &b.idempotency {
-        plan.push((Op::Idempotency, IDEMPOTENCY_INSERT, vec![key, &b.contact_id, response]));
+    // With nothing written between them, the key goes with the items (one statement).
+    let key_with_items = !c.i_id.is_empty() && b.contact.is_none() && c.p_id.is_empty();
+    match &b.idempotency {
+        Some((key, response)) if key_with_items => {
+            let p: Vec<Param<'a>> =
+                vec![&b.contact_id, &c.item_count, &c.i_id, &c.i_at, &c.i_json, key, response];
+            plan.push((Op::IdempotentItems, Cow::Borrowed(IDEMPOTENT_ITEMS_APPEND), p));
+        }
+        Some((key, response)) => {
+            plan.push((
+                Op::Idempotency,
+                Cow::Borrowed(IDEMPOTENCY_INSERT),
+                vec![key, &b.contact_id, response],
+            ));
+        }
+        None => {}
     }
     if let (Some(contact), Some(details)) = (&b.contact, &c.details) {
         let p: Vec<Param<'a>> = vec![
@@ -292,15 +360,43 @@ async fn plan<'a>(client: &ClientWrapper, b: &'a Batch, c: &'a Columns<'a>) -> R
             &contact.disconnect_reason,
             details,
         ];
-        plan.push((Op::Write, CONTACT_UPSERT, p));
+        plan.push((Op::Write, Cow::Borrowed(CONTACT_UPSERT), p));
     }
-    c.push_writes(b, &mut plan);
+    let items_done = key_with_items && b.idempotency.is_some();
+    c.push_writes(b, items_done, &mut plan);
     let mut prepared = Vec::with_capacity(plan.len());
     for (op, sql, params) in plan {
-        let statement = client.prepare_cached(sql).await.map_err(|e| Failure::from_sql("prepare", &e))?;
+        let statement = client.prepare_cached(&sql).await.map_err(|e| Failure::from_sql("prepare", &e))?;
         prepared.push((op, statement, params));
     }
     Ok(prepared)
+}
+
+/// All the checks of a batch as one statement, `SELECT confab_check_at(0, …), …`: evaluated
+/// in order, the first that does not hold raises with its index.
+fn checks_sql<'a>(b: &'a Batch, c: &'a Columns<'a>) -> (String, Vec<Param<'a>>) {
+    let mut sql = String::from("SELECT ");
+    let mut params: Vec<Param<'a>> = Vec::new();
+    for (i, check) in b.checks.iter().enumerate() {
+        let (test, own): (&str, Vec<Param<'a>>) = match check {
+            Check::ContactActive => (CHECK_CONTACT_ACTIVE, vec![&b.contact_id]),
+            Check::ParticipantActive(p) => (CHECK_PARTICIPANT_ACTIVE, vec![p, &b.contact_id]),
+            Check::ParticipantsFewerThan(_) => {
+                (CHECK_PARTICIPANTS_FEWER, vec![&b.contact_id, &c.fewer_than[i]])
+            }
+            Check::RecordIs { kind, key, value } => (CHECK_RECORD_IS, vec![kind, key, value]),
+        };
+        let mut test = test.to_owned();
+        for (name, n) in ["$a", "$b", "$c"].iter().zip(params.len() + 1..) {
+            test = test.replace(name, &format!("${n}"));
+        }
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("confab_check_at({i}, {test})"));
+        params.extend(own);
+    }
+    (sql, params)
 }
 
 /// The batch's rows as columns for `unnest`, repeated keys folded.
@@ -394,7 +490,13 @@ impl<'a> Columns<'a> {
     }
 
     /// The writes after the contact's, in the SQLite writer's order.
-    fn push_writes(&'a self, b: &'a Batch, plan: &mut Vec<(Op, &'static str, Vec<Param<'a>>)>) {
+    /// `items_done`: the items went with the idempotency record.
+    fn push_writes(
+        &'a self,
+        b: &'a Batch,
+        items_done: bool,
+        plan: &mut Vec<(Op, Cow<'static, str>, Vec<Param<'a>>)>,
+    ) {
         if !self.p_id.is_empty() {
             let p: Vec<Param<'a>> = vec![
                 &self.p_id,
@@ -405,40 +507,44 @@ impl<'a> Columns<'a> {
                 &self.p_connected,
                 &self.p_left,
             ];
-            plan.push((Op::Write, PARTICIPANTS_UPSERT, p));
+            plan.push((Op::Write, Cow::Borrowed(PARTICIPANTS_UPSERT), p));
         }
-        if !self.i_id.is_empty() {
+        if !self.i_id.is_empty() && !items_done {
             let p: Vec<Param<'a>> =
                 vec![&b.contact_id, &self.item_count, &self.i_id, &self.i_at, &self.i_json];
-            plan.push((Op::Items, ITEMS_APPEND, p));
+            plan.push((Op::Items, Cow::Borrowed(ITEMS_APPEND), p));
         }
         if !self.r_contact.is_empty() {
             let p: Vec<Param<'a>> =
                 vec![&self.r_contact, &self.r_message, &self.r_recipient, &self.r_delivered, &self.r_read];
-            plan.push((Op::Write, RECEIPTS_MERGE, p));
+            plan.push((Op::Write, Cow::Borrowed(RECEIPTS_MERGE), p));
         }
         if !self.t_key.is_empty() {
             let p: Vec<Param<'a>> = vec![&self.t_key, &self.t_contact, &self.t_due, &self.t_kind];
-            plan.push((Op::Write, TIMERS_SET, p));
+            plan.push((Op::Write, Cow::Borrowed(TIMERS_SET), p));
         }
         // After the sets: a key both set and cancelled in one batch ends up cancelled.
         if !self.cancel.is_empty() {
-            plan.push((Op::Write, TIMERS_CANCEL, vec![&self.cancel]));
+            plan.push((Op::Write, Cow::Borrowed(TIMERS_CANCEL), vec![&self.cancel]));
         }
         if !self.set_key.is_empty() {
-            plan.push((Op::Write, RECORDS_SET, vec![&self.set_kind, &self.set_key, &self.set_value]));
+            plan.push((
+                Op::Write,
+                Cow::Borrowed(RECORDS_SET),
+                vec![&self.set_kind, &self.set_key, &self.set_value],
+            ));
         }
         if !self.del_key.is_empty() {
-            plan.push((Op::Write, RECORDS_DELETE, vec![&self.del_kind, &self.del_key]));
+            plan.push((Op::Write, Cow::Borrowed(RECORDS_DELETE), vec![&self.del_kind, &self.del_key]));
         }
         if !self.o_stream.is_empty() {
-            plan.push((Op::Write, OUTBOX_ADD, vec![&self.o_stream, &self.o_payload]));
+            plan.push((Op::Write, Cow::Borrowed(OUTBOX_ADD), vec![&self.o_stream, &self.o_payload]));
         }
         if !self.retry_id.is_empty() {
-            plan.push((Op::Write, OUTBOX_RETRY, vec![&self.retry_id, &self.retry_at]));
+            plan.push((Op::Write, Cow::Borrowed(OUTBOX_RETRY), vec![&self.retry_id, &self.retry_at]));
         }
         if !self.done.is_empty() {
-            plan.push((Op::Write, OUTBOX_DONE, vec![&self.done]));
+            plan.push((Op::Write, Cow::Borrowed(OUTBOX_DONE), vec![&self.done]));
         }
     }
 }

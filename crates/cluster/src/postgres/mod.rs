@@ -347,6 +347,24 @@ impl Store for PostgresStore {
         Ok(self.query_map(&sql, &[&id], rows::participant).await?.pop())
     }
 
+    async fn participant_in(
+        &self,
+        participant_id: &str,
+        contact_id: &str,
+    ) -> Result<Option<(Participant, Contact)>, StoreError> {
+        let column = |table: &str, columns: &str| {
+            columns.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
+        };
+        let sql = format!(
+            "SELECT {}, {} FROM participants p JOIN contacts c ON c.id = p.contact_id \
+             WHERE p.id = $1 AND c.id = $2",
+            column("p", rows::PARTICIPANT_COLUMNS),
+            column("c", rows::CONTACT_COLUMNS)
+        );
+        let both = |r: &Row| Ok((rows::participant(r)?, rows::contact_at(r, rows::PARTICIPANT_COUNT)?));
+        Ok(self.query_map(&sql, &[&participant_id, &contact_id], both).await?.pop())
+    }
+
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {
         let sql = format!(
             "SELECT {} FROM participants WHERE contact_id = $1 ORDER BY created_at, added",

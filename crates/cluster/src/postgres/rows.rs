@@ -9,6 +9,8 @@ pub(crate) const CONTACT_COLUMNS: &str =
     "id, instance_id, initial_contact_id, created_at, expires_at, ended_at, disconnect_reason, details";
 pub(crate) const PARTICIPANT_COLUMNS: &str =
     "id, contact_id, role, display_name, created_at, connected_at, left_at";
+/// How many columns [`PARTICIPANT_COLUMNS`] names.
+pub(crate) const PARTICIPANT_COUNT: usize = 7;
 pub(crate) const ITEM_COLUMNS: &str = "contact_id, seq, id, at, json";
 pub(crate) const RECEIPT_COLUMNS: &str = "contact_id, message_id, recipient_id, delivered_at, read_at";
 pub(crate) const TIMER_COLUMNS: &str = "key, contact_id, due, kind";
@@ -31,16 +33,21 @@ pub(crate) fn count_to_sql(n: usize) -> i64 {
 }
 
 pub(crate) fn contact(r: &Row) -> Result<Contact, StoreError> {
+    contact_at(r, 0)
+}
+
+/// A contact from [`CONTACT_COLUMNS`] starting at column `at` of the row.
+pub(crate) fn contact_at(r: &Row, at: usize) -> Result<Contact, StoreError> {
     let get = |e| bad("a contact", e);
-    let details: String = r.try_get(7).map_err(get)?;
+    let details: String = r.try_get(at + 7).map_err(get)?;
     Ok(Contact {
-        id: r.try_get(0).map_err(get)?,
-        instance_id: r.try_get(1).map_err(get)?,
-        initial_contact_id: r.try_get(2).map_err(get)?,
-        created_at: r.try_get(3).map_err(get)?,
-        expires_at: r.try_get(4).map_err(get)?,
-        ended_at: r.try_get(5).map_err(get)?,
-        disconnect_reason: r.try_get(6).map_err(get)?,
+        id: r.try_get(at).map_err(get)?,
+        instance_id: r.try_get(at + 1).map_err(get)?,
+        initial_contact_id: r.try_get(at + 2).map_err(get)?,
+        created_at: r.try_get(at + 3).map_err(get)?,
+        expires_at: r.try_get(at + 4).map_err(get)?,
+        ended_at: r.try_get(at + 5).map_err(get)?,
+        disconnect_reason: r.try_get(at + 6).map_err(get)?,
         details: serde_json::from_str(&details).map_err(|e| bad("contact details", e))?,
     })
 }

@@ -111,6 +111,18 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     END
     $$;
     "#,
+    // 2: every check of a batch in one statement, each naming itself when it fails (the
+    // index in the error's DETAIL), so a batch's checks cost one statement, not one each.
+    r#"
+    CREATE FUNCTION confab_check_at(i integer, ok boolean) RETURNS boolean LANGUAGE plpgsql AS $$
+    BEGIN
+        IF ok IS NOT TRUE THEN
+            RAISE EXCEPTION 'confab check % failed', i USING ERRCODE = 'CF001', DETAIL = i::text;
+        END IF;
+        RETURN true;
+    END
+    $$;
+    "#,
 ];
 
 /// Applies the migrations this schema has not seen yet, each in its own transaction, under
