@@ -48,7 +48,12 @@ pub struct SqliteOptions {
     pub max_group: usize,
     /// Contacts (and, separately, participants) kept in the cache, per generation.
     pub cache_capacity: usize,
-    /// How long a connection waits for a lock before failing.
+    /// WAL length (4 KiB frames) past which the checkpointer starts the WAL over, holding
+    /// the writer off for one checkpoint's fsyncs (see `checkpoint`); the WAL file is kept at
+    /// most this long (plus 8 MiB) after a restart.
+    pub wal_restart_frames: u32,
+    /// How long a reading connection waits for a lock before failing. (The writer and the
+    /// checkpointer wait with [`wait_briefly`], about 5 s.)
     pub busy_timeout: Duration,
 }
 
@@ -58,6 +63,8 @@ impl Default for SqliteOptions {
             readers: 4,
             max_group: 512,
             cache_capacity: 50_000,
+            // 128 MiB: at 2,000 messages a second, a restart every 3 s or so.
+            wal_restart_frames: 32_768,
             busy_timeout: Duration::from_secs(5),
         }
     }
@@ -141,12 +148,26 @@ fn sql(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+/// The busy handler of the writer and the checkpointer, which hold each other off for
+/// short whiles (the checkpoint's restart of the WAL, see `checkpoint`). SQLite's own
+/// handler sleeps 1, 2, 5, 10, … ms between tries, so a commit held off for 100 µs waited a
+/// millisecond or more; this one tries again every 50 µs for the first 10 ms, then every
+/// millisecond, and gives up after about 5 s.
+pub(crate) fn wait_briefly(tries: i32) -> bool {
+    match tries {
+        0..200 => std::thread::sleep(Duration::from_micros(50)),
+        200..5_200 => std::thread::sleep(Duration::from_millis(1)),
+        _ => return false,
+    }
+    true
+}
+
+fn open_writer(path: &Path, wal_restart_frames: u32) -> Result<Connection, StoreError> {
     let flags =
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|e| backend(format!("open {}: {e}", path.display())))?;
-    conn.busy_timeout(busy_timeout).map_err(sql)?;
+    conn.busy_handler(Some(wait_briefly)).map_err(sql)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(|e| backend(format!("enable WAL: {e}")))?;
@@ -157,11 +178,14 @@ fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
     // writer's page cache holds the hot index pages (8 MB: SQLite scans the whole cache at
     // every COMMIT, so bigger costs more than it saves). Readers keep the default: a reader's
     // cache is emptied whenever another connection has written.
-    conn.execute_batch(
+    // The WAL file is cut back after a restart only past what the next restart lets it grow
+    // to: cutting it back was a stall of the writer of its own.
+    let wal_limit = (u64::from(wal_restart_frames) + 2_048) * 4_096;
+    conn.execute_batch(&format!(
         "PRAGMA synchronous = FULL; PRAGMA fullfsync = ON; PRAGMA checkpoint_fullfsync = ON; \
-         PRAGMA foreign_keys = OFF; PRAGMA journal_size_limit = 67108864; \
+         PRAGMA foreign_keys = OFF; PRAGMA journal_size_limit = {wal_limit}; \
          PRAGMA cache_size = -8192;",
-    )
+    ))
     .map_err(sql)?;
     conn.set_prepared_statement_cache_capacity(64);
     schema::migrate(&mut conn).map_err(backend)?;
@@ -191,7 +215,7 @@ impl SqliteStore {
                     .map_err(|e| backend(format!("create {}: {e}", parent.display())))?;
             }
         }
-        let conn = open_writer(path, options.busy_timeout)?;
+        let conn = open_writer(path, options.wal_restart_frames)?;
         let readers = options.readers.max(1);
         let mut idle = Vec::with_capacity(readers);
         for _ in 0..readers {
@@ -216,6 +240,7 @@ impl SqliteStore {
             rx,
             shared: shared.clone(),
             max_group: options.max_group,
+            wal_restart_frames: options.wal_restart_frames,
             next_seq: HashMap::new(),
             syncer: None,
             written: Default::default(),

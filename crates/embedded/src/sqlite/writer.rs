@@ -69,6 +69,8 @@ pub(crate) struct Writer {
     pub(crate) rx: mpsc::Receiver<Job>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) max_group: usize,
+    /// See `SqliteOptions::wal_restart_frames`.
+    pub(crate) wal_restart_frames: u32,
     /// contact id → where its transcript ends. Reflects the state of the open transaction;
     /// restored when a savepoint rolls back, emptied when a transaction fails.
     pub(crate) next_seq: HashMap<String, Tail>,
@@ -154,7 +156,7 @@ impl Writer {
     /// Checkpoints move to their own thread; SQLite's automatic ones stay on if it cannot start.
     fn start_checkpointer(&self) -> Option<Checkpointer> {
         let readers = &self.shared.readers;
-        let checkpointer = Checkpointer::start(&readers.path, readers.busy_timeout, self.shared.clone())?;
+        let checkpointer = Checkpointer::start(&readers.path, self.shared.clone(), self.wal_restart_frames)?;
         if let Err(e) = self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0") {
             tracing::warn!(error = %e, "sqlite: keeping automatic checkpoints");
             checkpointer.stop();
