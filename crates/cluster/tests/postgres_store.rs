@@ -168,6 +168,7 @@ async fn concurrent_committers_get_gap_free_seqs_with_group_commit() {
     println!("200 committers, 5000 batches: {rate:.0} commits/s, {stats:?}");
     assert_eq!((stats.batches, stats.applied), (5_000, 5_000));
     assert!(stats.groups < stats.batches, "no group commit happened: {stats:?}");
+    assert_eq!(stats.redone, 0, "groups whose batches all apply go without savepoints: {stats:?}");
     drop(store);
     db.drop().await;
 }
@@ -275,6 +276,7 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
     println!("checks: {stats:?}");
     assert_eq!(stats.rejected, 100);
     assert!(stats.groups < stats.batches, "batches should have shared transactions: {stats:?}");
+    assert!(stats.redone > 0, "a group with a failing batch is run again with savepoints: {stats:?}");
 
     let items = all_items(&store, "c").await;
     assert_eq!(items.len(), 200);
@@ -363,6 +365,29 @@ async fn idempotency_replay_applies_nothing() {
     failing.idempotency = Some(("k2".into(), "r2".into()));
     assert!(store.commit(failing).await.is_err());
     assert_eq!(store.idempotent("k2").await.expect("idempotent"), None);
+    // The same with items (checks, key and items go as one statement): the failed check is
+    // named, and it wins over a known key, as in SQLite.
+    let mut failing = items_batch("c", vec![item("f1", 4)]);
+    failing.checks = vec![Check::ContactActive, Check::ParticipantActive("nobody".into())];
+    failing.idempotency = Some(("k2".into(), "r2".into()));
+    assert!(matches!(
+        store.commit(failing).await,
+        Err(StoreError::CheckFailed(Check::ParticipantActive(p))) if p == "nobody"
+    ));
+    assert_eq!(store.idempotent("k2").await.expect("idempotent"), None);
+    let mut known = items_batch("c", vec![item("f2", 4)]);
+    known.checks = vec![Check::ParticipantActive("nobody".into())];
+    known.idempotency = Some(("k1".into(), "x".into()));
+    assert!(matches!(store.commit(known).await, Err(StoreError::CheckFailed(_))));
+    let mut known = items_batch("c", vec![item("f3", 4)]);
+    known.checks = vec![Check::ContactActive];
+    known.idempotency = Some(("k1".into(), "x".into()));
+    assert!(matches!(store.commit(known).await, Ok(Committed::Replayed { .. })));
+    let mut fresh = items_batch("c", vec![item("f4", 4)]);
+    fresh.checks = vec![Check::ContactActive];
+    fresh.idempotency = Some(("k4".into(), "r4".into()));
+    assert_eq!(seqs(store.commit(fresh).await.expect("checked, keyed items")), vec![2]);
+    assert_eq!(store.idempotent("k4").await.expect("idempotent").as_deref(), Some("r4"));
 
     // The same new key from two nodes at once (and twice in one group): one applies, the
     // others replay it.
@@ -387,7 +412,7 @@ async fn idempotency_replay_applies_nothing() {
         outcomes.iter().filter(|c| **c == Committed::Replayed { response: recorded.clone() }).count(),
         5
     );
-    assert_eq!(all_items(&store, "c").await.len(), 2);
+    assert_eq!(all_items(&store, "c").await.len(), 3);
     drop((store, node_b));
     db.drop().await;
 }

@@ -1,5 +1,6 @@
-//! Applying the batches of a group inside its open transaction, each in its own SAVEPOINT
-//! (a group of one needs none: its transaction is its savepoint).
+//! Applying the batches of a group inside its open transaction: first bare; when one of them
+//! does not apply, again from a new transaction with each in its own SAVEPOINT (a group of
+//! one needs none: its transaction is its savepoint).
 //!
 //! The statements of many batches (a window of them) are sent at once, pipelined on the
 //! connection, so a group costs a few round trips however many batches it holds. For that,
@@ -72,11 +73,15 @@ const ITEMS_APPEND: &str = "WITH s AS (UPDATE contact_seqs SET next_seq = next_s
      SELECT $1, s.first + t.n - 1, t.id, t.at, t.json \
      FROM s, unnest($3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS t(id, at, json, n) \
      RETURNING seq";
-/// [`IDEMPOTENCY_INSERT`] and [`ITEMS_APPEND`] in one statement. The seqs are taken only
-/// once the key is inserted (`s` reads `k`), so a known key fails first, as it would alone.
-const IDEMPOTENT_ITEMS_APPEND: &str = "WITH k AS (INSERT INTO idempotency (key, contact_id, response) \
-     VALUES ($6, $1, $7) RETURNING 1), \
-     s AS (UPDATE contact_seqs SET next_seq = next_seq + $2::bigint \
+/// [`IDEMPOTENCY_INSERT`] and [`ITEMS_APPEND`] in one statement, after the batch's checks
+/// if any (see [`idempotent_items_sql`]). The seqs are taken only once the key is inserted
+/// (`s` reads `k`), so a known key fails first, as it would alone; the key is inserted from
+/// the checks' row (`c`), so a check that does not hold fails before that.
+const KEY_INSERT: &str =
+    "k AS (INSERT INTO idempotency (key, contact_id, response) VALUES ($6, $1, $7) RETURNING 1)";
+const KEY_INSERT_AFTER_CHECKS: &str = "k AS (INSERT INTO idempotency (key, contact_id, response) \
+     SELECT $6::text, $1::text, $7::text FROM c RETURNING 1)";
+const ITEMS_APPEND_AFTER_KEY: &str = "s AS (UPDATE contact_seqs SET next_seq = next_seq + $2::bigint \
      WHERE contact_id = $1 AND EXISTS (SELECT 1 FROM k) RETURNING next_seq - $2::bigint AS first) \
      INSERT INTO items (contact_id, seq, id, at, json) \
      SELECT $1, s.first + t.n - 1, t.id, t.at, t.json \
@@ -139,17 +144,28 @@ enum Undone {
     Replay,
 }
 
-/// The answers of a group's batches.
-pub(crate) struct Applied {
-    pub(crate) results: Results,
-    /// The transaction is over (rolled back): a group of one whose batch did not apply has
-    /// nothing to commit.
-    pub(crate) ended: bool,
+/// What became of a group's transaction.
+pub(crate) enum Applied {
+    /// Every batch answered; the transaction is open, to be committed.
+    Open(Results),
+    /// A group of one whose batch did not apply: answered, the transaction rolled back.
+    Ended(Results),
+    /// A batch of a group sent without savepoints did not apply, which aborted the
+    /// transaction: roll it back and run the group again with savepoints.
+    Redo,
 }
 
-/// Applies every batch, each in its savepoint, and answers each. Err: the transaction cannot
-/// go on (the whole group fails, maybe to be tried again).
-pub(crate) async fn apply_all(client: &ClientWrapper, batches: &[&Batch]) -> Result<Applied, Failure> {
+/// Applies every batch and answers each. Err: the transaction cannot go on (the whole group
+/// fails, maybe to be tried again).
+///
+/// Without `savepoints` a group's batches are sent bare, two statements fewer each: batches
+/// that fail are rare (a check lost to a race, a client's retry), and when one does the
+/// group is run again with a savepoint per batch.
+pub(crate) async fn apply_all(
+    client: &ClientWrapper,
+    batches: &[&Batch],
+    savepoints: bool,
+) -> Result<Applied, Failure> {
     let columns: Vec<Columns<'_>> = batches.iter().map(|b| Columns::of(b)).collect();
     let mut plans = Vec::with_capacity(batches.len());
     for (b, c) in batches.iter().zip(&columns) {
@@ -157,6 +173,9 @@ pub(crate) async fn apply_all(client: &ClientWrapper, batches: &[&Batch]) -> Res
     }
     if let ([b], [plan]) = (batches, plans.as_slice()) {
         return apply_one(client, b, plan).await;
+    }
+    if !savepoints {
+        return apply_bare(client, batches, &plans).await;
     }
     let mut results = Vec::with_capacity(batches.len());
     let mut next = 0;
@@ -180,7 +199,23 @@ pub(crate) async fn apply_all(client: &ClientWrapper, batches: &[&Batch]) -> Res
             None => end,
         };
     }
-    Ok(Applied { results, ended: false })
+    Ok(Applied::Open(results))
+}
+
+/// Every batch at once without savepoints: all apply, or the group must be redone.
+async fn apply_bare(
+    client: &ClientWrapper,
+    batches: &[&Batch],
+    plans: &[Plan<'_>],
+) -> Result<Applied, Failure> {
+    let mut results = Vec::with_capacity(batches.len());
+    for ((b, plan), answers) in batches.iter().zip(plans).zip(send(client, plans, false).await) {
+        match read(b, plan, answers, false)? {
+            Ok(seqs) => results.push(Ok(Committed::Applied { seqs })),
+            Err(_) => return Ok(Applied::Redo),
+        }
+    }
+    Ok(Applied::Open(results))
 }
 
 /// A group of one, without a savepoint: a batch that does not apply rolls the transaction
@@ -188,10 +223,10 @@ pub(crate) async fn apply_all(client: &ClientWrapper, batches: &[&Batch]) -> Res
 async fn apply_one(client: &ClientWrapper, b: &Batch, plan: &Plan<'_>) -> Result<Applied, Failure> {
     let answers = send(client, std::slice::from_ref(plan), false).await.pop().unwrap_or_default();
     let result = match read(b, plan, answers, false)? {
-        Ok(seqs) => return Ok(Applied { results: vec![Ok(Committed::Applied { seqs })], ended: false }),
+        Ok(seqs) => return Ok(Applied::Open(vec![Ok(Committed::Applied { seqs })])),
         Err(undone) => undo(client, b, undone, "ROLLBACK").await?,
     };
-    Ok(Applied { results: vec![result], ended: true })
+    Ok(Applied::Ended(vec![result]))
 }
 
 /// Sends the batches' statements at once, each batch between SAVEPOINT and RELEASE when
@@ -264,7 +299,7 @@ fn failed(b: &Batch, op: Op, e: &tokio_postgres::Error) -> Result<Undone, Failur
     let known_key =
         code == Some(UNIQUE_VIOLATION) && db.and_then(|d| d.constraint()) == Some(IDEMPOTENCY_KEY);
     Ok(match op {
-        Op::Checks if code == Some(CHECK_FAILED) => {
+        Op::Checks | Op::IdempotentItems if code == Some(CHECK_FAILED) => {
             // confab_check_at puts the failed check's index in the detail.
             let index: Option<usize> = db.and_then(|d| d.detail()).and_then(|d| d.parse().ok());
             match index.and_then(|i| b.checks.get(i)) {
@@ -328,26 +363,28 @@ async fn replayed(client: &ClientWrapper, b: &Batch) -> Result<Committed, Failur
 /// The statements of a batch, prepared (from the connection's cache), in SQLite's order.
 async fn plan<'a>(client: &ClientWrapper, b: &'a Batch, c: &'a Columns<'a>) -> Result<Plan<'a>, Failure> {
     let mut plan: Vec<(Op, Cow<'static, str>, Vec<Param<'a>>)> = Vec::new();
-    if !b.checks.is_empty() {
-        let (sql, params) = checks_sql(b, c);
-        plan.push((Op::Checks, Cow::Owned(sql), params));
-    }
-    // With nothing written between them, the key goes with the items (one statement).
+    // With nothing written between them, the checks and the key go with the items (one
+    // statement: a SendMessage's whole batch).
     let key_with_items = !c.i_id.is_empty() && b.contact.is_none() && c.p_id.is_empty();
     match &b.idempotency {
         Some((key, response)) if key_with_items => {
-            let p: Vec<Param<'a>> =
+            let mut p: Vec<Param<'a>> =
                 vec![&b.contact_id, &c.item_count, &c.i_id, &c.i_at, &c.i_json, key, response];
-            plan.push((Op::IdempotentItems, Cow::Borrowed(IDEMPOTENT_ITEMS_APPEND), p));
+            let (checks, params) = checks_sql(b, c, p.len());
+            p.extend(params);
+            let sql = idempotent_items_sql((!b.checks.is_empty()).then_some(checks.as_str()));
+            plan.push((Op::IdempotentItems, Cow::Owned(sql), p));
         }
-        Some((key, response)) => {
-            plan.push((
-                Op::Idempotency,
-                Cow::Borrowed(IDEMPOTENCY_INSERT),
-                vec![key, &b.contact_id, response],
-            ));
+        _ => {
+            if !b.checks.is_empty() {
+                let (sql, params) = checks_sql(b, c, 0);
+                plan.push((Op::Checks, Cow::Owned(sql), params));
+            }
+            if let Some((key, response)) = &b.idempotency {
+                let p: Vec<Param<'a>> = vec![key, &b.contact_id, response];
+                plan.push((Op::Idempotency, Cow::Borrowed(IDEMPOTENCY_INSERT), p));
+            }
         }
-        None => {}
     }
     if let (Some(contact), Some(details)) = (&b.contact, &c.details) {
         let p: Vec<Param<'a>> = vec![
@@ -372,9 +409,18 @@ async fn plan<'a>(client: &ClientWrapper, b: &'a Batch, c: &'a Columns<'a>) -> R
     Ok(prepared)
 }
 
+/// The checks (a `SELECT`, if any), the idempotency key and the items as one statement.
+fn idempotent_items_sql(checks: Option<&str>) -> String {
+    match checks {
+        Some(checks) => format!("WITH c AS ({checks}), {KEY_INSERT_AFTER_CHECKS}, {ITEMS_APPEND_AFTER_KEY}"),
+        None => format!("WITH {KEY_INSERT}, {ITEMS_APPEND_AFTER_KEY}"),
+    }
+}
+
 /// All the checks of a batch as one statement, `SELECT confab_check_at(0, …), …`: evaluated
-/// in order, the first that does not hold raises with its index.
-fn checks_sql<'a>(b: &'a Batch, c: &'a Columns<'a>) -> (String, Vec<Param<'a>>) {
+/// in order, the first that does not hold raises with its index. Its parameters are
+/// numbered after the `before` of the statement it goes into.
+fn checks_sql<'a>(b: &'a Batch, c: &'a Columns<'a>, before: usize) -> (String, Vec<Param<'a>>) {
     let mut sql = String::from("SELECT ");
     let mut params: Vec<Param<'a>> = Vec::new();
     for (i, check) in b.checks.iter().enumerate() {
@@ -387,7 +433,7 @@ fn checks_sql<'a>(b: &'a Batch, c: &'a Columns<'a>) -> (String, Vec<Param<'a>>) 
             Check::RecordIs { kind, key, value } => (CHECK_RECORD_IS, vec![kind, key, value]),
         };
         let mut test = test.to_owned();
-        for (name, n) in ["$a", "$b", "$c"].iter().zip(params.len() + 1..) {
+        for (name, n) in ["$a", "$b", "$c"].iter().zip(before + params.len() + 1..) {
             test = test.replace(name, &format!("${n}"));
         }
         if i > 0 {

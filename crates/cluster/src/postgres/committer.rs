@@ -1,6 +1,7 @@
 //! Group commit: committer tasks take every batch queued (up to `max_group`), apply them in
-//! one transaction, each in its own SAVEPOINT (see [`super::apply`]), and commit once: one
-//! WAL flush for the whole group. Only then is every batch answered.
+//! one transaction and commit once: one WAL flush for the whole group. Only then is every
+//! batch answered. The batches go without savepoints first; if one does not apply, the
+//! group is rolled back and run again with a SAVEPOINT per batch (see [`super::apply`]).
 //!
 //! Many nodes write the same contacts, so a group first locks, in one fixed order, the
 //! sequence rows of every contact it touches and advisory locks for every record it reads
@@ -14,7 +15,7 @@
 //! on another connection so that a committed group is answered as committed and not run
 //! twice.
 
-use super::apply::apply_all;
+use super::apply::{apply_all, Applied};
 use super::retry::{backoff, is_connection_lost};
 use super::{fnv64, in_order, Failure, Shared};
 use confab_ports::{Batch, Committed, StoreError};
@@ -107,9 +108,14 @@ impl Committer {
     async fn run_group(&self, group: Vec<(Box<Batch>, Answer)>) {
         let batches: Vec<&Batch> = group.iter().map(|(b, _)| b.as_ref()).collect();
         let mut attempt = 0;
+        let mut savepoints = false;
         let outcome = loop {
-            match self.try_group(&batches).await {
-                Ok(results) => break Ok(results),
+            match self.try_group(&batches, savepoints).await {
+                Ok(Some(results)) => break Ok(results),
+                Ok(None) => {
+                    self.shared.stats.redone.fetch_add(1, Ordering::Relaxed);
+                    savepoints = true;
+                }
                 Err(f) if f.retry && attempt < self.retries => {
                     tracing::debug!(error = %f.message, attempt, "group commit failed; retrying");
                     self.shared.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -149,25 +155,28 @@ impl Committer {
         }
     }
 
-    /// One attempt: BEGIN and lock, every batch in its savepoint (see [`apply_all`]), COMMIT.
-    /// A group of one whose batch did not apply was rolled back already.
-    async fn try_group(&self, batches: &[&Batch]) -> Result<Results, Failure> {
+    /// One attempt: BEGIN and lock, the batches (see [`apply_all`]), COMMIT. A group of one
+    /// whose batch did not apply was rolled back already. None: a batch of a group sent
+    /// without savepoints did not apply; the transaction was rolled back, to be run again
+    /// with them.
+    async fn try_group(&self, batches: &[&Batch], savepoints: bool) -> Result<Option<Results>, Failure> {
         let client = self.pool.get().await.map_err(|e| Failure::transient(format!("connection: {e}")))?;
         let locks = Locks::of(batches);
         let txid = match begin(&client, &locks).await {
             Ok(txid) => txid,
             Err(f) => return Err(abandon(client, f).await),
         };
-        let results = match apply_all(&client, batches).await {
-            Ok(applied) if applied.ended => return Ok(applied.results),
-            Ok(applied) => applied.results,
+        let results = match apply_all(&client, batches, savepoints).await {
+            Ok(Applied::Open(results)) => results,
+            Ok(Applied::Ended(results)) => return Ok(Some(results)),
+            Ok(Applied::Redo) => return rollback(client).await.map(|()| None),
             Err(f) => return Err(abandon(client, f).await),
         };
         match client.batch_execute("COMMIT").await {
-            Ok(()) => Ok(results),
+            Ok(()) => Ok(Some(results)),
             Err(e) if is_connection_lost(&e) => {
                 let _ = Object::take(client);
-                self.settle(txid, results, &e).await
+                self.settle(txid, results, &e).await.map(Some)
             }
             Err(e) => Err(abandon(client, Failure::from_sql("commit", &e)).await),
         }
@@ -276,4 +285,16 @@ async fn abandon(client: Object, failure: Failure) -> Failure {
         let _ = Object::take(client);
     }
     failure
+}
+
+/// Rolls the transaction back; a connection that cannot is dropped, and the group tried
+/// again (transient).
+async fn rollback(client: Object) -> Result<(), Failure> {
+    match client.batch_execute("ROLLBACK").await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = Object::take(client);
+            Err(Failure::transient(format!("rollback: {e}")))
+        }
+    }
 }

@@ -1,8 +1,9 @@
 //! The cluster [`Store`]: PostgreSQL, shared by every node.
 //!
 //! - Writes: committer tasks group-commit the batches of this node (see [`committer`]): one
-//!   transaction and one WAL flush per group, each batch in its own SAVEPOINT, the
-//!   statements of many batches pipelined (see [`apply`]). Batches of one contact are serialized across
+//!   transaction and one WAL flush per group, the statements of many batches pipelined,
+//!   each batch in a SAVEPOINT of its own only when the group must be run again because
+//!   one of them did not apply (see [`apply`]). Batches of one contact are serialized across
 //!   nodes by a row lock on the contact's sequence row, which also hands out its gap-free
 //!   seqs.
 //! - Reads: a connection pool; nothing is cached, so every node reads what any node
@@ -75,6 +76,8 @@ pub struct PostgresStats {
     pub failed_groups: u64,
     /// Transactions run again after a transient failure.
     pub retries: u64,
+    /// Groups sent without savepoints run again with them, because a batch did not apply.
+    pub redone: u64,
     pub largest_group: u64,
 }
 
@@ -87,6 +90,7 @@ struct Counters {
     groups: AtomicU64,
     failed_groups: AtomicU64,
     retries: AtomicU64,
+    redone: AtomicU64,
     largest_group: AtomicU64,
 }
 
@@ -251,6 +255,7 @@ impl PostgresStore {
             groups: c.groups.load(Ordering::Relaxed),
             failed_groups: c.failed_groups.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
+            redone: c.redone.load(Ordering::Relaxed),
             largest_group: c.largest_group.load(Ordering::Relaxed),
         }
     }
