@@ -15,7 +15,8 @@
 //!
 //! PostgreSQL's CPU per statement is what limits a cluster on a small machine, so a batch
 //! sends few: all its checks as one statement, and its idempotency record with its items as
-//! another (the usual SendMessage: two statements besides the group's BEGIN, lock and COMMIT).
+//! another, or all three as one when nothing is written between them (a SendMessage: one
+//! statement besides the group's BEGIN, lock and COMMIT).
 //!
 //! Writes of many rows are one statement each over `unnest` arrays. The SQLite writer runs
 //! one statement per row, so repeated keys within one batch are folded here first the way
