@@ -7,7 +7,7 @@ mod common;
 use confab_cluster::{PostgresOptions, PostgresStore};
 use confab_ports::{
     Batch, Check, Committed, Contact, ItemQuery, Locate, NewItem, NewOutbox, Participant, Receipt,
-    RecordWrite, Role, Store, StoreError, StoredItem, Timer,
+    RecordRange, RecordWrite, Role, Store, StoreError, StoredItem, Timer,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -712,6 +712,32 @@ async fn contacts_and_participants_are_read_fresh_on_every_node() {
     assert_eq!(b.participant_in("q", "d").await.expect("participant_in"), None);
     assert_eq!(b.participant_in("ghost", "c").await.expect("participant_in"), None);
     assert_eq!(b.participant_in("q", "nope").await.expect("participant_in"), None);
+    // With the contact's records of a kind under a prefix, in the same read.
+    let mut live = Batch::new("c");
+    for (kind, key) in [("live", "c/timers"), ("live", "c/streams"), ("live", "c%/x"), ("other", "c/y")] {
+        live.records.push(RecordWrite {
+            kind: kind.into(),
+            key: key.into(),
+            value: Some(format!("{kind}:{key}")),
+        });
+    }
+    a.commit(live).await.expect("records");
+    let range = RecordRange { kind: "live", prefix: "c/", limit: 64 };
+    let read = b.participant_in_with_records("q", "c", range).await.expect("read").expect("found");
+    assert_eq!((read.participant.id.as_str(), read.contact.id.as_str()), ("q", "c"));
+    let expected = [("c/streams", "live:c/streams"), ("c/timers", "live:c/timers")];
+    assert_eq!(read.records, expected.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec());
+    let one = RecordRange { limit: 1, ..range };
+    assert_eq!(
+        b.participant_in_with_records("q", "c", one).await.expect("read").expect("found").records.len(),
+        1
+    );
+    let none = RecordRange { prefix: "d/", ..range };
+    assert_eq!(
+        b.participant_in_with_records("q", "c", none).await.expect("read").expect("found").records,
+        []
+    );
+    assert_eq!(b.participant_in_with_records("q", "d", range).await.expect("read"), None);
 
     // A rolled-back batch is seen nowhere.
     let mut bad = Batch::new("c");

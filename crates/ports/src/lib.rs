@@ -11,7 +11,9 @@ pub use blobs::{BlobError, Blobs, Presign, Presigned};
 pub use bus::{Bus, Envelope, EnvelopeKind, Receiver};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use records::*;
-pub use store::{Batch, Check, Committed, Durable, ItemQuery, Locate, Staged, Store, StoreError};
+pub use store::{
+    Batch, Check, Committed, Durable, ItemQuery, Locate, RecordRange, SessionRead, Staged, Store, StoreError,
+};
 
 /// Milliseconds since the Unix epoch: every instant confab stores or compares.
 pub type Millis = i64;

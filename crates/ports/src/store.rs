@@ -127,6 +127,24 @@ pub struct ItemQuery {
     pub limit: usize,
 }
 
+/// Records of one kind whose keys start with `prefix`, at most `limit`, as
+/// [`Store::records`] reads them.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordRange<'a> {
+    pub kind: &'a str,
+    pub prefix: &'a str,
+    pub limit: usize,
+}
+
+/// What [`Store::participant_in_with_records`] reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRead {
+    pub participant: Participant,
+    pub contact: Contact,
+    /// (key, value) in key order.
+    pub records: Vec<(String, String)>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies a batch atomically and durably (group-committed with concurrent batches).
@@ -153,6 +171,21 @@ pub trait Store: Send + Sync + 'static {
         };
         let contact = self.contact(contact_id).await?;
         Ok(contact.filter(|c| c.id == participant.contact_id).map(|c| (participant, c)))
+    }
+    /// [`Store::participant_in`] and [`Store::records`]`(kind, prefix, limit)` read together:
+    /// what an append by a participant reads first (its contact's live state). None when
+    /// `participant_in` would answer None.
+    async fn participant_in_with_records(
+        &self,
+        participant_id: &str,
+        contact_id: &str,
+        records: RecordRange<'_>,
+    ) -> Result<Option<SessionRead>, StoreError> {
+        let Some((participant, contact)) = self.participant_in(participant_id, contact_id).await? else {
+            return Ok(None);
+        };
+        let records = self.records(records.kind, records.prefix, records.limit).await?;
+        Ok(Some(SessionRead { participant, contact, records }))
     }
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError>;
     /// The response recorded with an idempotency key, if any.

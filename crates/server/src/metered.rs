@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use confab_ports::{
     Batch, BlobError, Blobs, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant,
-    Presign, Presigned, Receipt, Staged, Store, StoreError, StoredItem, Timer,
+    Presign, Presigned, Receipt, RecordRange, SessionRead, Staged, Store, StoreError, StoredItem, Timer,
 };
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
@@ -116,6 +116,15 @@ impl Store for MeteredStore {
     ) -> Result<Option<(Participant, Contact)>, StoreError> {
         let read = self.inner.participant_in(participant_id, contact_id);
         self.metrics.time(self.name, "participant_in", read).await
+    }
+    async fn participant_in_with_records(
+        &self,
+        participant_id: &str,
+        contact_id: &str,
+        records: RecordRange<'_>,
+    ) -> Result<Option<SessionRead>, StoreError> {
+        let read = self.inner.participant_in_with_records(participant_id, contact_id, records);
+        self.metrics.time(self.name, "participant_in_with_records", read).await
     }
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {
         self.metrics.time(self.name, "participants", self.inner.participants(contact_id)).await

@@ -12,12 +12,13 @@
 //! small record range read per append (the embedded store answers it from memory).
 
 use crate::chat_timers::{self, IdleState, TimersRecord};
+use crate::lifecycle::Session;
 use crate::streaming::Stream;
 use crate::Service;
 use async_trait::async_trait;
 use confab_ports::{
-    Batch, Check, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, Staged,
-    Store, StoreError, StoredItem, Timer,
+    Batch, Check, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt,
+    RecordRange, SessionRead, Staged, Store, StoreError, StoredItem, Timer,
 };
 use confab_wire::item::Item;
 use std::collections::HashMap;
@@ -54,14 +55,40 @@ pub(crate) struct Live {
     pub idle: HashMap<String, (IdleState, String)>,
 }
 
+/// The records of a contact's live state (read with [`Live::range`]).
+pub(crate) type LiveRecords = Vec<(String, String)>;
+
+/// Most live-state records read for a contact.
+const LIVE_LIMIT: usize = 64;
+
 impl Live {
+    /// The key prefix of a contact's live-state records.
+    pub(crate) fn prefix(contact_id: &str) -> String {
+        format!("{contact_id}/")
+    }
+
+    /// The record range holding a contact's live state (`prefix` from [`Live::prefix`]).
+    pub(crate) fn range(prefix: &str) -> RecordRange<'_> {
+        RecordRange { kind: RECORD, prefix, limit: LIVE_LIMIT }
+    }
+
     pub(crate) async fn read(store: &dyn Store, contact_id: &str) -> Result<Live, StoreError> {
-        let prefix = format!("{contact_id}/");
+        let prefix = Live::prefix(contact_id);
+        let range = Live::range(&prefix);
+        let records = store.records(range.kind, range.prefix, range.limit).await?;
+        Ok(Live::of(contact_id, records))
+    }
+
+    /// The live state from its records, as read.
+    pub(crate) fn of(contact_id: &str, records: LiveRecords) -> Live {
+        let prefix = Live::prefix(contact_id);
         let mut live = Live::default();
-        for (key, value) in store.records(RECORD, &prefix, 64).await? {
-            live.set(&key[prefix.len()..], Some(value));
+        for (key, value) in records {
+            if let Some(rest) = key.strip_prefix(&prefix) {
+                live.set(rest, Some(value));
+            }
         }
-        Ok(live)
+        live
     }
 
     fn set(&mut self, rest: &str, value: Option<String>) {
@@ -118,14 +145,34 @@ struct Done {
 }
 
 impl Service {
-    async fn commit_hooked(&self, inner: &dyn Store, batch: Batch) -> Result<Staged, StoreError> {
+    /// Commits a batch of items sent by the session's participant, with the hooks, starting
+    /// from the live state read with the session (in the same request, so no older than the
+    /// request: one read fewer per message where reads are round trips).
+    pub(crate) async fn commit_sent(&self, session: &Session, batch: Batch) -> Result<Staged, StoreError> {
+        if batch.items.is_empty() || batch.contact_id != session.contact.id {
+            return self.store.commit_staged(batch).await;
+        }
+        let live = Live::of(&session.contact.id, session.live_records.clone());
+        self.commit_hooked(self.backend.as_ref(), batch, Some(live)).await
+    }
+
+    /// `first`: the contact's live state as already read, for the first attempt.
+    async fn commit_hooked(
+        &self,
+        inner: &dyn Store,
+        batch: Batch,
+        mut first: Option<Live>,
+    ) -> Result<Staged, StoreError> {
         // The last attempt leaves the timers alone rather than fail the append or skip streaming.
         for attempt in 1..=CAS_ATTEMPTS {
             let reset = attempt < CAS_ATTEMPTS;
             if !reset {
                 tracing::warn!(contact = %batch.contact_id, "timer state kept changing; appending without resetting timers");
             }
-            let mut live = Live::read(inner, &batch.contact_id).await?;
+            let mut live = match first.take() {
+                Some(live) => live,
+                None => Live::read(inner, &batch.contact_id).await?,
+            };
             live.overlay(&batch);
             if live.is_empty() {
                 return inner.commit_staged(batch).await;
@@ -213,7 +260,7 @@ impl Store for HookedStore {
     async fn commit_staged(&self, batch: Batch) -> Result<Staged, StoreError> {
         match self.service.upgrade() {
             Some(service) if !batch.items.is_empty() => {
-                service.commit_hooked(self.inner.as_ref(), batch).await
+                service.commit_hooked(self.inner.as_ref(), batch, None).await
             }
             _ => self.inner.commit_staged(batch).await,
         }
@@ -233,6 +280,15 @@ impl Store for HookedStore {
         contact_id: &str,
     ) -> Result<Option<(Participant, Contact)>, StoreError> {
         self.inner.participant_in(participant_id, contact_id).await
+    }
+
+    async fn participant_in_with_records(
+        &self,
+        participant_id: &str,
+        contact_id: &str,
+        records: RecordRange<'_>,
+    ) -> Result<Option<SessionRead>, StoreError> {
+        self.inner.participant_in_with_records(participant_id, contact_id, records).await
     }
 
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {

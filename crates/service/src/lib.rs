@@ -48,7 +48,11 @@ pub struct Ports {
 pub struct Service {
     /// This service itself, for work it hands to background tasks.
     me: Weak<Service>,
+    /// The configured store with the append hooks (`hooks.rs`): what operations use.
     store: Arc<dyn Store>,
+    /// The configured store itself, for hooked commits that bring their own reads
+    /// (`Service::commit_sent`).
+    backend: Arc<dyn Store>,
     bus: Arc<dyn Bus>,
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
@@ -65,7 +69,8 @@ impl Service {
         Arc::new_cyclic(|me| Service {
             me: me.clone(),
             // Appends also queue streaming deliveries and reset chat timers (`hooks.rs`).
-            store: hooks::HookedStore::wrap(ports.store, me.clone()),
+            store: hooks::HookedStore::wrap(ports.store.clone(), me.clone()),
+            backend: ports.store,
             bus: ports.bus,
             blobs: ports.blobs,
             clock: ports.clock,

@@ -1,6 +1,7 @@
 //! The contact lifecycle shared by several operations: who a token belongs to, a
 //! participant leaving, and the end of a chat.
 
+use crate::hooks::{Live, LiveRecords};
 use crate::items;
 use crate::tokens::{Claims, TokenKind};
 use crate::{internal, Service};
@@ -13,6 +14,9 @@ pub struct Session {
     pub claims: Claims,
     pub participant: Participant,
     pub contact: Contact,
+    /// The contact's live-state records (streaming, chat timers), read with the participant:
+    /// an append by this participant starts from them (`Service::commit_sent`).
+    pub(crate) live_records: LiveRecords,
 }
 
 /// Why a chat ended, as DescribeContact's DisconnectReason shows it.
@@ -56,13 +60,19 @@ impl Service {
 
     /// Like `authenticate` but for a participant that may have left (idempotent replays).
     pub(crate) async fn session_of(&self, claims: Claims) -> Result<Session, ParticipantError> {
+        let prefix = Live::prefix(&claims.contact_id);
         let found = self
             .store
-            .participant_in(&claims.participant_id, &claims.contact_id)
+            .participant_in_with_records(&claims.participant_id, &claims.contact_id, Live::range(&prefix))
             .await
             .map_err(internal_p)?;
-        let (participant, contact) = found.ok_or_else(ParticipantError::access_denied)?;
-        Ok(Session { claims, participant, contact })
+        let read = found.ok_or_else(ParticipantError::access_denied)?;
+        Ok(Session {
+            claims,
+            participant: read.participant,
+            contact: read.contact,
+            live_records: read.records,
+        })
     }
 
     /// Adds the end of a chat to a batch: chat.ended, the contact marked ended, its timers

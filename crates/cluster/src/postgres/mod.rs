@@ -23,8 +23,8 @@ mod url;
 use async_trait::async_trait;
 use committer::{Committer, Job};
 use confab_ports::{
-    Batch, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, Store,
-    StoreError, StoredItem, Timer,
+    Batch, Committed, Contact, ItemQuery, Locate, Millis, OutboxEntry, Participant, Receipt, RecordRange,
+    SessionRead, Store, StoreError, StoredItem, Timer,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::{maybe_done, MaybeDone};
@@ -165,6 +165,14 @@ async fn in_order<F: Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
     })
     .await;
     slots.iter_mut().filter_map(|slot| Pin::new(slot).take_output()).collect()
+}
+
+/// The end of the key range of the keys starting with `prefix`: a range on the primary key
+/// (byte order) instead of LIKE, as keys may hold '%' and '_'.
+fn range_end(prefix: &str) -> String {
+    let mut upper = prefix.to_owned();
+    upper.push(char::MAX);
+    upper
 }
 
 fn backend(message: impl std::fmt::Display) -> StoreError {
@@ -370,6 +378,32 @@ impl Store for PostgresStore {
         Ok(self.query_map(&sql, &[&participant_id, &contact_id], both).await?.pop())
     }
 
+    async fn participant_in_with_records(
+        &self,
+        participant_id: &str,
+        contact_id: &str,
+        records: RecordRange<'_>,
+    ) -> Result<Option<SessionRead>, StoreError> {
+        let column = |table: &str, columns: &str| {
+            columns.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
+        };
+        // One statement: the records come as two arrays (NULL when there are none).
+        let sql = format!(
+            "SELECT {}, {}, r.keys, r.vals FROM participants p JOIN contacts c ON c.id = p.contact_id \
+             LEFT JOIN LATERAL (SELECT array_agg(x.key ORDER BY x.key) AS keys, \
+             array_agg(x.value ORDER BY x.key) AS vals FROM (SELECT key, value FROM records \
+             WHERE kind = $3 AND key >= $4 AND key < $5 ORDER BY key LIMIT $6) x) r ON true \
+             WHERE p.id = $1 AND c.id = $2",
+            column("p", rows::PARTICIPANT_COLUMNS),
+            column("c", rows::CONTACT_COLUMNS)
+        );
+        let upper = range_end(records.prefix);
+        let limit = count_to_sql(records.limit);
+        let params: [Param<'_>; 6] =
+            [&participant_id, &contact_id, &records.kind, &records.prefix, &upper, &limit];
+        Ok(self.query_map(&sql, &params, rows::session_read).await?.pop())
+    }
+
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {
         let sql = format!(
             "SELECT {} FROM participants WHERE contact_id = $1 ORDER BY created_at, added",
@@ -512,9 +546,7 @@ impl Store for PostgresStore {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        // A range on the primary key (byte order) instead of LIKE: keys may hold '%' and '_'.
-        let mut upper = prefix.to_owned();
-        upper.push(char::MAX);
+        let upper = range_end(prefix);
         let rows = self
             .query(
                 "SELECT key, value FROM records WHERE kind = $1 AND key >= $2 AND key < $3 ORDER BY key LIMIT $4",

@@ -2,13 +2,17 @@
 //! `details` as JSON text (kept verbatim, member order included), instants and sequence
 //! numbers as bigint.
 
-use confab_ports::{Contact, OutboxEntry, Participant, Receipt, Role, StoreError, StoredItem, Timer};
+use confab_ports::{
+    Contact, OutboxEntry, Participant, Receipt, Role, SessionRead, StoreError, StoredItem, Timer,
+};
 use tokio_postgres::Row;
 
 pub(crate) const CONTACT_COLUMNS: &str =
     "id, instance_id, initial_contact_id, created_at, expires_at, ended_at, disconnect_reason, details";
 pub(crate) const PARTICIPANT_COLUMNS: &str =
     "id, contact_id, role, display_name, created_at, connected_at, left_at";
+/// How many columns [`CONTACT_COLUMNS`] names.
+pub(crate) const CONTACT_COUNT: usize = 8;
 /// How many columns [`PARTICIPANT_COLUMNS`] names.
 pub(crate) const PARTICIPANT_COUNT: usize = 7;
 pub(crate) const ITEM_COLUMNS: &str = "contact_id, seq, id, at, json";
@@ -112,4 +116,18 @@ pub(crate) fn outbox(r: &Row) -> Result<OutboxEntry, StoreError> {
 /// Maps every row, stopping at the first that does not fit.
 pub(crate) fn all<T>(rows: &[Row], f: fn(&Row) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
     rows.iter().map(f).collect()
+}
+
+/// A participant's columns, then its contact's, then the records' keys and values as two
+/// arrays (NULL for none).
+pub(crate) fn session_read(r: &Row) -> Result<SessionRead, StoreError> {
+    let at = PARTICIPANT_COUNT + CONTACT_COUNT;
+    let get = |e| bad("records", e);
+    let keys: Option<Vec<String>> = r.try_get(at).map_err(get)?;
+    let values: Option<Vec<String>> = r.try_get(at + 1).map_err(get)?;
+    Ok(SessionRead {
+        participant: participant(r)?,
+        contact: contact_at(r, PARTICIPANT_COUNT)?,
+        records: keys.unwrap_or_default().into_iter().zip(values.unwrap_or_default()).collect(),
+    })
 }

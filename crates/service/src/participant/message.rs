@@ -57,7 +57,7 @@ impl Service {
         batch.checks = vec![Check::ContactActive, Check::ParticipantActive(session.participant.id.clone())];
         batch.idempotency = key.map(|k| (k, serde_json::to_string(&answer).unwrap_or_default()));
         batch.items.push(items::to_new(&item, self.clock.now()));
-        let staged = match self.store.commit_staged(batch).await {
+        let staged = match self.commit_sent(session, batch).await {
             Ok(staged) => staged,
             Err(StoreError::CheckFailed(_)) => return Err(ParticipantError::access_denied()),
             Err(e) => return Err(internal_p(e)),
