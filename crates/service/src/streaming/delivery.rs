@@ -35,9 +35,13 @@ impl Service {
             let lease_until = now
                 + i64::try_from(self.config.streaming.timeout_ms).unwrap_or(i64::MAX / 2)
                 + LEASE_MARGIN_MS;
-            match self.store.claim_outbox(now, MAX_IN_FLIGHT, lease_until).await {
-                Ok(due) => self.start_deliveries(&client, &in_flight, due),
-                Err(e) => tracing::warn!(error = %e, "reading the streaming outbox failed"),
+            // Claim no more than can start: a claimed entry left waiting would stay leased.
+            let free = MAX_IN_FLIGHT.saturating_sub(in_flight.lock().len());
+            if free > 0 {
+                match self.store.claim_outbox(now, free, lease_until).await {
+                    Ok(due) => self.start_deliveries(&client, &in_flight, due),
+                    Err(e) => tracing::warn!(error = %e, "reading the streaming outbox failed"),
+                }
             }
             tokio::select! {
                 () = self.clock.sleep_until(now + POLL_MS) => {}
@@ -81,21 +85,25 @@ impl Service {
             }
             let (service, client, in_flight) = (me.clone(), client.clone(), in_flight.clone());
             tokio::spawn(async move {
-                service.deliver(&client, &entry).await;
-                in_flight.lock().remove(&entry.stream);
+                service.deliver(&client, &entry, &in_flight).await;
                 // The stream's next delivery may be waiting.
                 service.wake_streaming();
             });
         }
     }
 
-    /// Sends one delivery and records the outcome: done, or retried later.
-    async fn deliver(&self, client: &reqwest::Client, entry: &OutboxEntry) {
+    /// Sends one delivery and records the outcome: done, or retried later. The stream stops
+    /// counting as in flight just before the outcome is written: until then its entry is
+    /// leased (nobody claims it), and once written the stream's next entry may be claimed
+    /// and must not be skipped as busy (it would stay leased, the stream held back for the
+    /// whole lease).
+    async fn deliver(&self, client: &reqwest::Client, entry: &OutboxEntry, in_flight: &InFlight) {
         let contact_id = entry.stream.split_once('/').map_or(entry.stream.as_str(), |(c, _)| c);
         let mut batch = Batch::new(contact_id.to_owned());
         let Ok(delivery) = serde_json::from_str::<Delivery>(&entry.payload) else {
             tracing::warn!(id = entry.id, "dropping an unreadable streaming delivery");
             batch.outbox_done.push(entry.id);
+            in_flight.lock().remove(&entry.stream);
             return self.record_outcome(batch).await;
         };
         match self.post(client, &delivery).await {
@@ -112,6 +120,7 @@ impl Service {
                 }
             }
         }
+        in_flight.lock().remove(&entry.stream);
         self.record_outcome(batch).await;
     }
 
