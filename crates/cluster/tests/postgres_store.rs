@@ -704,14 +704,21 @@ async fn contacts_and_participants_are_read_fresh_on_every_node() {
         b.participants("c").await.expect("participants").into_iter().map(|p| p.id).collect();
     assert_eq!(ids, ["p", "q"]);
     // A participant with its contact, in one read: only when it belongs to that contact.
-    let both = b.participant_in("q", "c").await.expect("participant_in");
-    assert_eq!(both, Some((participant("q", "c", Role::Agent), contact("c"))));
+    let no_records = RecordRange { kind: "live", prefix: "c/", limit: 64 };
+    let both = |p: &'static str, c: &'static str| {
+        let b = b.clone();
+        async move {
+            let read = b.participant_in_with_records(p, c, no_records).await.expect("participant_in");
+            read.map(|r| (r.participant, r.contact))
+        }
+    };
+    assert_eq!(both("q", "c").await, Some((participant("q", "c", Role::Agent), contact("c"))));
     let mut other = Batch::new("d");
     other.contact = Some(contact("d"));
     a.commit(other).await.expect("contact d");
-    assert_eq!(b.participant_in("q", "d").await.expect("participant_in"), None);
-    assert_eq!(b.participant_in("ghost", "c").await.expect("participant_in"), None);
-    assert_eq!(b.participant_in("q", "nope").await.expect("participant_in"), None);
+    assert_eq!(both("q", "d").await, None);
+    assert_eq!(both("ghost", "c").await, None);
+    assert_eq!(both("q", "nope").await, None);
     // With the contact's records of a kind under a prefix, in the same read.
     let mut live = Batch::new("c");
     for (kind, key) in [("live", "c/timers"), ("live", "c/streams"), ("live", "c%/x"), ("other", "c/y")] {

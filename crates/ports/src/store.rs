@@ -159,29 +159,19 @@ pub trait Store: Send + Sync + 'static {
     async fn contact(&self, id: &str) -> Result<Option<Contact>, StoreError>;
     async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError>;
     /// A participant with its contact, when both exist and the participant belongs to that
-    /// contact: what every participant call reads first. A store whose reads are round trips
-    /// answers it with one.
-    async fn participant_in(
-        &self,
-        participant_id: &str,
-        contact_id: &str,
-    ) -> Result<Option<(Participant, Contact)>, StoreError> {
-        let Some(participant) = self.participant(participant_id).await? else {
-            return Ok(None);
-        };
-        let contact = self.contact(contact_id).await?;
-        Ok(contact.filter(|c| c.id == participant.contact_id).map(|c| (participant, c)))
-    }
-    /// [`Store::participant_in`] and [`Store::records`]`(kind, prefix, limit)` read together:
-    /// what an append by a participant reads first (its contact's live state). None when
-    /// `participant_in` would answer None.
+    /// contact, and [`Store::records`]`(kind, prefix, limit)`: what every participant call
+    /// reads first (the records: its contact's live state, for appends). A store whose reads
+    /// are round trips answers it with one.
     async fn participant_in_with_records(
         &self,
         participant_id: &str,
         contact_id: &str,
         records: RecordRange<'_>,
     ) -> Result<Option<SessionRead>, StoreError> {
-        let Some((participant, contact)) = self.participant_in(participant_id, contact_id).await? else {
+        let Some(participant) = self.participant(participant_id).await? else {
+            return Ok(None);
+        };
+        let Some(contact) = self.contact(contact_id).await?.filter(|c| c.id == participant.contact_id) else {
             return Ok(None);
         };
         let records = self.records(records.kind, records.prefix, records.limit).await?;

@@ -109,14 +109,6 @@ impl Store for MeteredStore {
     async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError> {
         self.metrics.time(self.name, "participant", self.inner.participant(id)).await
     }
-    async fn participant_in(
-        &self,
-        participant_id: &str,
-        contact_id: &str,
-    ) -> Result<Option<(Participant, Contact)>, StoreError> {
-        let read = self.inner.participant_in(participant_id, contact_id);
-        self.metrics.time(self.name, "participant_in", read).await
-    }
     async fn participant_in_with_records(
         &self,
         participant_id: &str,

@@ -9,7 +9,9 @@
 //! Doing this here rather than in each operation means every operation that appends items
 //! (messages, events, attachments, joins, leaves, the chat's end, …) streams them and resets
 //! timers without knowing about either. A contact with neither streaming nor timers costs one
-//! small record range read per append (the embedded store answers it from memory).
+//! small record range read per append (the embedded store answers it from memory); an append
+//! by a participant starts from the range read with its session instead
+//! (`Service::commit_sent`), so it costs no read of its own.
 
 use crate::chat_timers::{self, IdleState, TimersRecord};
 use crate::lifecycle::Session;
@@ -272,14 +274,6 @@ impl Store for HookedStore {
 
     async fn participant(&self, id: &str) -> Result<Option<Participant>, StoreError> {
         self.inner.participant(id).await
-    }
-
-    async fn participant_in(
-        &self,
-        participant_id: &str,
-        contact_id: &str,
-    ) -> Result<Option<(Participant, Contact)>, StoreError> {
-        self.inner.participant_in(participant_id, contact_id).await
     }
 
     async fn participant_in_with_records(

@@ -31,6 +31,7 @@ use futures_util::TryStreamExt;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::LazyLock;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
@@ -66,28 +67,32 @@ const PARTICIPANTS_UPSERT: &str = "INSERT INTO participants (id, contact_id, rol
      ON CONFLICT (id) DO UPDATE SET contact_id = excluded.contact_id, role = excluded.role, \
      display_name = excluded.display_name, created_at = excluded.created_at, \
      connected_at = excluded.connected_at, left_at = excluded.left_at";
-/// Takes `n` seqs from the contact's row (locked since the group began) and appends the
-/// items with them; returns the seqs given.
-const ITEMS_APPEND: &str = "WITH s AS (UPDATE contact_seqs SET next_seq = next_seq + $2::bigint \
-     WHERE contact_id = $1 RETURNING next_seq - $2::bigint AS first) \
-     INSERT INTO items (contact_id, seq, id, at, json) \
-     SELECT $1, s.first + t.n - 1, t.id, t.at, t.json \
-     FROM s, unnest($3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS t(id, at, json, n) \
-     RETURNING seq";
-/// [`IDEMPOTENCY_INSERT`] and [`ITEMS_APPEND`] in one statement, after the batch's checks
-/// if any (see [`idempotent_items_sql`]). The seqs are taken only once the key is inserted
-/// (`s` reads `k`), so a known key fails first, as it would alone; the key is inserted from
-/// the checks' row (`c`), so a check that does not hold fails before that.
+/// The idempotency key as the first part of [`items_append_sql`], from the batch's
+/// parameters `$6` and `$7`; after checks, inserted from their row (`c`), so that a check
+/// that does not hold fails before the key is looked at.
 const KEY_INSERT: &str =
     "k AS (INSERT INTO idempotency (key, contact_id, response) VALUES ($6, $1, $7) RETURNING 1)";
 const KEY_INSERT_AFTER_CHECKS: &str = "k AS (INSERT INTO idempotency (key, contact_id, response) \
      SELECT $6::text, $1::text, $7::text FROM c RETURNING 1)";
-const ITEMS_APPEND_AFTER_KEY: &str = "s AS (UPDATE contact_seqs SET next_seq = next_seq + $2::bigint \
-     WHERE contact_id = $1 AND EXISTS (SELECT 1 FROM k) RETURNING next_seq - $2::bigint AS first) \
-     INSERT INTO items (contact_id, seq, id, at, json) \
-     SELECT $1, s.first + t.n - 1, t.id, t.at, t.json \
-     FROM s, unnest($3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS t(id, at, json, n) \
-     RETURNING seq";
+static ITEMS_APPEND: LazyLock<String> = LazyLock::new(|| items_append_sql(""));
+static IDEMPOTENT_ITEMS_APPEND: LazyLock<String> =
+    LazyLock::new(|| items_append_sql(&format!("{KEY_INSERT}, ")));
+
+/// Takes `n` seqs from the contact's row (locked since the group began) and appends the
+/// items with them; returns the seqs given. `before`: WITH parts that come first, the last
+/// of them the idempotency key `k` ([`KEY_INSERT`]): then the seqs are taken only once the
+/// key is inserted (`s` reads `k`), so a known key fails first, as it would alone.
+fn items_append_sql(before: &str) -> String {
+    let after_key = if before.is_empty() { "" } else { " AND EXISTS (SELECT 1 FROM k)" };
+    format!(
+        "WITH {before}s AS (UPDATE contact_seqs SET next_seq = next_seq + $2::bigint \
+         WHERE contact_id = $1{after_key} RETURNING next_seq - $2::bigint AS first) \
+         INSERT INTO items (contact_id, seq, id, at, json) \
+         SELECT $1, s.first + t.n - 1, t.id, t.at, t.json \
+         FROM s, unnest($3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS t(id, at, json, n) \
+         RETURNING seq"
+    )
+}
 /// The idempotency table's key constraint: its violation means the key is known.
 const IDEMPOTENCY_KEY: &str = "idempotency_pkey";
 const RECEIPTS_MERGE: &str =
@@ -371,10 +376,14 @@ async fn plan<'a>(client: &ClientWrapper, b: &'a Batch, c: &'a Columns<'a>) -> R
         Some((key, response)) if key_with_items => {
             let mut p: Vec<Param<'a>> =
                 vec![&b.contact_id, &c.item_count, &c.i_id, &c.i_at, &c.i_json, key, response];
-            let (checks, params) = checks_sql(b, c, p.len());
-            p.extend(params);
-            let sql = idempotent_items_sql((!b.checks.is_empty()).then_some(checks.as_str()));
-            plan.push((Op::IdempotentItems, Cow::Owned(sql), p));
+            let sql = if b.checks.is_empty() {
+                Cow::Borrowed(IDEMPOTENT_ITEMS_APPEND.as_str())
+            } else {
+                let (checks, params) = checks_sql(b, c, p.len());
+                p.extend(params);
+                Cow::Owned(items_append_sql(&format!("c AS ({checks}), {KEY_INSERT_AFTER_CHECKS}, ")))
+            };
+            plan.push((Op::IdempotentItems, sql, p));
         }
         _ => {
             if !b.checks.is_empty() {
@@ -408,14 +417,6 @@ async fn plan<'a>(client: &ClientWrapper, b: &'a Batch, c: &'a Columns<'a>) -> R
         prepared.push((op, statement, params));
     }
     Ok(prepared)
-}
-
-/// The checks (a `SELECT`, if any), the idempotency key and the items as one statement.
-fn idempotent_items_sql(checks: Option<&str>) -> String {
-    match checks {
-        Some(checks) => format!("WITH c AS ({checks}), {KEY_INSERT_AFTER_CHECKS}, {ITEMS_APPEND_AFTER_KEY}"),
-        None => format!("WITH {KEY_INSERT}, {ITEMS_APPEND_AFTER_KEY}"),
-    }
 }
 
 /// All the checks of a batch as one statement, `SELECT confab_check_at(0, …), …`: evaluated
@@ -559,7 +560,7 @@ impl<'a> Columns<'a> {
         if !self.i_id.is_empty() && !items_done {
             let p: Vec<Param<'a>> =
                 vec![&b.contact_id, &self.item_count, &self.i_id, &self.i_at, &self.i_json];
-            plan.push((Op::Items, Cow::Borrowed(ITEMS_APPEND), p));
+            plan.push((Op::Items, Cow::Borrowed(ITEMS_APPEND.as_str()), p));
         }
         if !self.r_contact.is_empty() {
             let p: Vec<Param<'a>> =

@@ -278,23 +278,23 @@ async fn begin(client: &Object, locks: &Locks) -> Result<i64, Failure> {
     id.ok_or_else(|| Failure::permanent("no transaction id".into()))
 }
 
-/// The group failed: roll back so the connection goes back to the pool clean, or drop the
-/// connection when even that fails.
+/// The group failed: roll back so the connection goes back to the pool clean.
 async fn abandon(client: Object, failure: Failure) -> Failure {
-    if client.is_closed() || client.batch_execute("ROLLBACK").await.is_err() {
-        let _ = Object::take(client);
-    }
+    let _ = rollback(client).await;
     failure
 }
 
-/// Rolls the transaction back; a connection that cannot is dropped, and the group tried
-/// again (transient).
+/// Rolls the transaction back; a connection that cannot is dropped (not returned to the
+/// pool), and the group may be tried again (transient).
 async fn rollback(client: Object) -> Result<(), Failure> {
-    match client.batch_execute("ROLLBACK").await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = Object::take(client);
-            Err(Failure::transient(format!("rollback: {e}")))
+    let failed = if client.is_closed() {
+        "connection closed".to_owned()
+    } else {
+        match client.batch_execute("ROLLBACK").await {
+            Ok(()) => return Ok(()),
+            Err(e) => e.to_string(),
         }
-    }
+    };
+    let _ = Object::take(client);
+    Err(Failure::transient(format!("rollback: {failed}")))
 }

@@ -33,7 +33,7 @@ use rows::{count_to_sql, seq_to_sql};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::Poll;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -166,6 +166,24 @@ async fn in_order<F: Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
     .await;
     slots.iter_mut().filter_map(|slot| Pin::new(slot).take_output()).collect()
 }
+
+/// A participant with its contact and a range of records, in one statement (every
+/// participant call starts with it): the records come as two arrays, NULL when there are
+/// none. Built once.
+static SESSION_READ: LazyLock<String> = LazyLock::new(|| {
+    let column = |table: &str, columns: &str| {
+        columns.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
+    };
+    format!(
+        "SELECT {}, {}, r.keys, r.vals FROM participants p JOIN contacts c ON c.id = p.contact_id \
+         LEFT JOIN LATERAL (SELECT array_agg(x.key ORDER BY x.key) AS keys, \
+         array_agg(x.value ORDER BY x.key) AS vals FROM (SELECT key, value FROM records \
+         WHERE kind = $3 AND key >= $4 AND key < $5 ORDER BY key LIMIT $6) x) r ON true \
+         WHERE p.id = $1 AND c.id = $2",
+        column("p", rows::PARTICIPANT_COLUMNS),
+        column("c", rows::CONTACT_COLUMNS)
+    )
+});
 
 /// The end of the key range of the keys starting with `prefix`: a range on the primary key
 /// (byte order) instead of LIKE, as keys may hold '%' and '_'.
@@ -360,48 +378,17 @@ impl Store for PostgresStore {
         Ok(self.query_map(&sql, &[&id], rows::participant).await?.pop())
     }
 
-    async fn participant_in(
-        &self,
-        participant_id: &str,
-        contact_id: &str,
-    ) -> Result<Option<(Participant, Contact)>, StoreError> {
-        let column = |table: &str, columns: &str| {
-            columns.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
-        };
-        let sql = format!(
-            "SELECT {}, {} FROM participants p JOIN contacts c ON c.id = p.contact_id \
-             WHERE p.id = $1 AND c.id = $2",
-            column("p", rows::PARTICIPANT_COLUMNS),
-            column("c", rows::CONTACT_COLUMNS)
-        );
-        let both = |r: &Row| Ok((rows::participant(r)?, rows::contact_at(r, rows::PARTICIPANT_COUNT)?));
-        Ok(self.query_map(&sql, &[&participant_id, &contact_id], both).await?.pop())
-    }
-
     async fn participant_in_with_records(
         &self,
         participant_id: &str,
         contact_id: &str,
         records: RecordRange<'_>,
     ) -> Result<Option<SessionRead>, StoreError> {
-        let column = |table: &str, columns: &str| {
-            columns.split(", ").map(|c| format!("{table}.{c}")).collect::<Vec<_>>().join(", ")
-        };
-        // One statement: the records come as two arrays (NULL when there are none).
-        let sql = format!(
-            "SELECT {}, {}, r.keys, r.vals FROM participants p JOIN contacts c ON c.id = p.contact_id \
-             LEFT JOIN LATERAL (SELECT array_agg(x.key ORDER BY x.key) AS keys, \
-             array_agg(x.value ORDER BY x.key) AS vals FROM (SELECT key, value FROM records \
-             WHERE kind = $3 AND key >= $4 AND key < $5 ORDER BY key LIMIT $6) x) r ON true \
-             WHERE p.id = $1 AND c.id = $2",
-            column("p", rows::PARTICIPANT_COLUMNS),
-            column("c", rows::CONTACT_COLUMNS)
-        );
         let upper = range_end(records.prefix);
         let limit = count_to_sql(records.limit);
         let params: [Param<'_>; 6] =
             [&participant_id, &contact_id, &records.kind, &records.prefix, &upper, &limit];
-        Ok(self.query_map(&sql, &params, rows::session_read).await?.pop())
+        Ok(self.query_map(&SESSION_READ, &params, rows::session_read).await?.pop())
     }
 
     async fn participants(&self, contact_id: &str) -> Result<Vec<Participant>, StoreError> {

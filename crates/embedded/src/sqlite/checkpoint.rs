@@ -8,9 +8,9 @@
 //! A PASSIVE checkpoint never finishes while commits keep coming (frames arrive while it
 //! copies), and SQLite starts the WAL over only after one did: under sustained load the WAL
 //! grew by gigabytes a minute, and every page lookup searched more of its index. So when
-//! the WAL holds more than `SqliteOptions::wal_restart_frames` after the passive pass, a RESTART checkpoint
-//! copies what is left (little, right after the pass) holding the writer off meanwhile, and
-//! the next commit writes the WAL from its start again.
+//! the WAL holds more than `SqliteOptions::wal_restart_frames` after the passive pass, a
+//! RESTART checkpoint copies what is left (little, right after the pass) holding the writer
+//! off meanwhile, and the next commit writes the WAL from its start again.
 
 use super::Shared;
 use rusqlite::{Connection, OpenFlags};
@@ -22,6 +22,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 const EVERY: Duration = Duration::from_millis(200);
+
 pub(crate) struct Checkpointer {
     stop: mpsc::Sender<()>,
     handle: JoinHandle<()>,
