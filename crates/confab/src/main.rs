@@ -7,6 +7,11 @@ mod settings;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: the request path allocates and frees small objects
+/// across threads, where glibc spent ~9 % of the server's CPU at saturation (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "confab", version, about = "A self-hostable, wire-compatible Amazon Connect chat backend")]
 struct Cli {

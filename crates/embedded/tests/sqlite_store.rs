@@ -258,6 +258,66 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
     assert_eq!(store.active_contacts().await.expect("active"), 1);
 }
 
+/// Batches go without savepoints; one that fails after it wrote (here: its second item
+/// repeats the first one's id) makes the writer roll the group back and run it again with a
+/// savepoint per batch, so that only that batch's writes vanish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_failing_after_it_wrote_is_rolled_back_alone() {
+    let dir = TempDir::new("redo");
+    let store = Arc::new(SqliteStore::open_with(&dir.db(), SqliteOptions::default()).expect("open"));
+    let mut setup = Batch::new("c");
+    setup.contact = Some(contact("c"));
+    store.commit(setup).await.expect("setup");
+
+    let mut handles = Vec::new();
+    for i in 0..300 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let bad = i % 3 == 0;
+            let mut items = vec![item(&format!("m{i}"), 5_000 + i)];
+            if bad {
+                items.push(item(&format!("m{i}"), 5_000 + i));
+            }
+            let mut b = items_batch("c", items);
+            b.idempotency = Some((format!("key{i}"), format!("answer{i}")));
+            b.set_timers.push(Timer {
+                key: format!("t{i}"),
+                contact_id: "c".into(),
+                due: 1,
+                kind: "k".into(),
+            });
+            (i, bad, store.commit(b).await)
+        }));
+    }
+    let mut good_seqs = Vec::new();
+    for h in handles {
+        let (i, bad, r) = h.await.expect("task");
+        match (bad, r) {
+            (true, Err(StoreError::Backend(_))) => {}
+            (false, Ok(c)) => good_seqs.extend(seqs(c)),
+            (_, other) => panic!("batch {i} (bad: {bad}): {other:?}"),
+        }
+    }
+    good_seqs.sort_unstable();
+    assert_eq!(good_seqs, (1..=200).collect::<Vec<u64>>(), "failed batches took no seqs");
+    let stats = store.stats();
+    println!("redo: {stats:?}");
+    assert!(stats.redone >= 1, "a group should have been run again: {stats:?}");
+    assert!(stats.groups < stats.batches, "batches should have shared transactions: {stats:?}");
+
+    let items = all_items(&store, "c").await;
+    assert_eq!(items.len(), 200, "no item of a failed batch stays");
+    assert!(items.iter().all(|it| it.id.trim_start_matches('m').parse::<u64>().expect("id") % 3 != 0));
+    let due = store.due_timers(10, 1_000).await.expect("timers");
+    assert_eq!(due.len(), 200);
+    assert!(due.iter().all(|t| t.key.trim_start_matches('t').parse::<u64>().expect("key") % 3 != 0));
+    // The failed batches' idempotency keys were rolled back too: sent again without the
+    // repeated item, each applies.
+    let mut again = items_batch("c", vec![item("m0", 9_000)]);
+    again.idempotency = Some(("key0".into(), "answer0".into()));
+    assert_eq!(seqs(store.commit(again).await.expect("retry")), vec![201]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_replay_applies_nothing() {
     let dir = TempDir::new("idem");

@@ -87,6 +87,8 @@ pub struct StoreStats {
     pub failed_groups: u64,
     /// Most batches committed in one transaction.
     pub largest_group: u64,
+    /// Groups run again with a savepoint per batch, because a batch failed after it wrote.
+    pub redone: u64,
 }
 
 #[derive(Default)]
@@ -98,6 +100,7 @@ struct Counters {
     groups: AtomicU64,
     failed_groups: AtomicU64,
     largest_group: AtomicU64,
+    redone: AtomicU64,
 }
 
 /// What the store handle, the writer thread and the read tasks share.
@@ -266,6 +269,7 @@ impl SqliteStore {
             groups: c.groups.load(Ordering::Relaxed),
             failed_groups: c.failed_groups.load(Ordering::Relaxed),
             largest_group: c.largest_group.load(Ordering::Relaxed),
+            redone: c.redone.load(Ordering::Relaxed),
         }
     }
 

@@ -1,7 +1,9 @@
 //! The writer thread: the only connection that writes. It takes every batch queued (up to
-//! `max_group`), applies them in one transaction, each inside its own SAVEPOINT so that a
-//! batch whose check fails (or that errors) is rolled back alone, commits once (one fsync
-//! for the whole group), updates the caches, and only then answers every batch.
+//! `max_group`), applies them in one transaction, commits once (one fsync for the whole
+//! group), updates the caches, and only then answers every batch. A batch whose check fails
+//! or whose key is known writes nothing, so batches go without savepoints; only when a batch
+//! fails after it wrote (an SQL error) is the transaction rolled back and the group run again
+//! with each batch inside its own SAVEPOINT, so that the failed one is rolled back alone.
 
 use super::checkpoint::Checkpointer;
 use super::rows::{self, seq_to_sql};
@@ -268,8 +270,8 @@ impl Writer {
         }
     }
 
-    /// BEGIN, every batch in its savepoint, COMMIT. Ok: the transaction committed and these
-    /// are the answers; Err: nothing of the group was committed.
+    /// BEGIN, every batch, COMMIT. Ok: the transaction committed and these are the answers;
+    /// Err: nothing of the group was committed.
     fn apply_group(
         &mut self,
         group: &[(Box<Batch>, Answer)],
@@ -279,12 +281,72 @@ impl Writer {
         if let [(batch, _)] = group {
             return self.apply_alone(batch).map(|result| vec![result]);
         }
+        let results = match self.apply_bare(group)? {
+            Some(results) => results,
+            None => self.redo_with_savepoints(group)?,
+        };
+        self.run_sql("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
+        Ok(results)
+    }
+
+    /// Every batch on the open transaction without savepoints (each costs two statements and
+    /// a copy of every page the batch touches again). None: a batch failed after it wrote,
+    /// and the group must run again with savepoints.
+    fn apply_bare(
+        &mut self,
+        group: &[(Box<Batch>, Answer)],
+    ) -> Result<Option<Vec<Result<Committed, StoreError>>>, Fatal> {
+        let mut results = Vec::with_capacity(group.len());
+        for (batch, _) in group {
+            if let Err(e) = check_all(&self.conn, &self.written, &self.shared, batch) {
+                // Checks only read: nothing of this batch to undo.
+                self.fatal_if_aborted(&e)?;
+                results.push(Err(e));
+                continue;
+            }
+            match apply(&self.conn, &mut self.next_seq, batch) {
+                Ok(committed) => {
+                    if matches!(committed, Committed::Applied { .. }) {
+                        self.written.record(batch);
+                    }
+                    results.push(Ok(committed));
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "sqlite: a batch failed after writing; redoing its group");
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(results))
+    }
+
+    /// Rolls back what the bare pass wrote and applies the group again, each batch in its
+    /// own savepoint.
+    fn redo_with_savepoints(
+        &mut self,
+        group: &[(Box<Batch>, Answer)],
+    ) -> Result<Vec<Result<Committed, StoreError>>, Fatal> {
+        self.shared.stats.redone.fetch_add(1, Ordering::Relaxed);
+        if !self.conn.is_autocommit() {
+            self.run_sql("ROLLBACK").map_err(|e| Fatal(format!("rollback: {e}")))?;
+        }
+        // Tails moved by the rolled-back writes reload from the database.
+        self.next_seq.clear();
+        self.written.clear();
+        self.run_sql("BEGIN IMMEDIATE").map_err(|e| Fatal(format!("begin: {e}")))?;
         let mut results = Vec::with_capacity(group.len());
         for (batch, _) in group {
             results.push(self.apply_in_savepoint(batch)?);
         }
-        self.run_sql("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
         Ok(results)
+    }
+
+    /// SQLite rolls the whole transaction back on some errors (I/O error, disk full, …).
+    fn fatal_if_aborted(&self, e: &StoreError) -> Result<(), Fatal> {
+        if self.conn.is_autocommit() {
+            return Err(Fatal(format!("transaction aborted: {e}")));
+        }
+        Ok(())
     }
 
     /// A group of one needs no savepoint: a batch that fails rolls the transaction back.
@@ -314,10 +376,7 @@ impl Writer {
                 Ok(Ok(committed))
             }
             Err(e) => {
-                if self.conn.is_autocommit() {
-                    // SQLite rolled the whole transaction back (I/O error, disk full, …).
-                    return Err(Fatal(format!("transaction aborted: {e}")));
-                }
+                self.fatal_if_aborted(&e)?;
                 self.run_sql("ROLLBACK TO batch")
                     .and_then(|()| self.run_sql("RELEASE batch"))
                     .map_err(|e| Fatal(format!("rollback to savepoint: {e}")))?;
