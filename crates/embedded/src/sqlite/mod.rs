@@ -1,8 +1,8 @@
 //! The embedded [`Store`]: one SQLite file in WAL mode with `synchronous=FULL`.
 //!
 //! - Writes: one writer thread owns the only write connection and group-commits every batch
-//!   queued while the previous group was syncing: one transaction and one fsync per group,
-//!   each batch inside its own SAVEPOINT (see [`writer`]). A commit is answered only once
+//!   queued while the previous group was syncing: one transaction and one fsync per group
+//!   (see [`writer`]). A commit is answered only once
 //!   its group is durable; the fsync runs on its own thread while the writer applies the
 //!   next group (see [`sync`]).
 //! - Reads: a small pool of read-only connections used from `spawn_blocking`; `contact` and
@@ -16,6 +16,7 @@
 
 mod cache;
 mod checkpoint;
+mod keys;
 mod rows;
 mod schema;
 mod sync;
@@ -112,6 +113,8 @@ struct Shared {
     /// Most appends read their contact's live-state records (see the service's hooks), and
     /// most contacts have none: this answers those reads without touching SQLite.
     record_ranges: Cache<Vec<(String, String)>>,
+    /// Where each idempotency record is (see [`keys`]); the writer adds to it as it writes.
+    keys: Mutex<keys::KeyIndex>,
     stats: Counters,
     writer_alive: AtomicBool,
     readers: ReadPool,
@@ -219,6 +222,7 @@ impl SqliteStore {
             }
         }
         let conn = open_writer(path, options.wal_restart_frames)?;
+        let keys = keys::KeyIndex::load(&conn).map_err(|e| backend(format!("load idempotency keys: {e}")))?;
         let readers = options.readers.max(1);
         let mut idle = Vec::with_capacity(readers);
         for _ in 0..readers {
@@ -228,6 +232,7 @@ impl SqliteStore {
             contacts: Cache::new(options.cache_capacity),
             participants: Cache::new(options.cache_capacity),
             record_ranges: Cache::new(options.cache_capacity),
+            keys: Mutex::new(keys),
             stats: Counters::default(),
             writer_alive: AtomicBool::new(true),
             readers: ReadPool {
@@ -247,6 +252,7 @@ impl SqliteStore {
             next_seq: HashMap::new(),
             syncer: None,
             written: Default::default(),
+            pending_keys: Vec::new(),
         };
         let handle = std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
@@ -528,13 +534,15 @@ impl Store for SqliteStore {
     }
 
     async fn idempotent(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let candidates = {
+            let index = self.shared.keys.lock();
+            index.candidates(index.hash(key))
+        };
+        if candidates.is_empty() {
+            return Ok(None);
+        }
         let key = key.to_owned();
-        self.read(move |conn| {
-            conn.prepare_cached("SELECT response FROM idempotency WHERE key = ?1")?
-                .query_row([key], |r| r.get(0))
-                .optional()
-        })
-        .await
+        self.read(move |conn| keys::find(conn, &key, &candidates)).await
     }
 
     async fn locate(&self, contact_id: &str, at: Locate) -> Result<Option<u64>, StoreError> {

@@ -105,6 +105,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DROP TABLE idempotency;
     ALTER TABLE idempotency_keyed RENAME TO idempotency;
     "#,
+    // 4: idempotency records appended in commit order, found through an in-memory map of
+    // their keys (see `keys`): a b-tree keyed by random client tokens wrote a random page per
+    // message.
+    r#"
+    CREATE TABLE idempotency_log (
+        id         INTEGER PRIMARY KEY,
+        key        TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        response   TEXT NOT NULL
+    );
+    INSERT INTO idempotency_log (key, contact_id, response)
+        SELECT key, contact_id, response FROM idempotency;
+    DROP TABLE idempotency;
+    "#,
 ];
 
 /// Applies the migrations this database has not seen yet, each in its own transaction.

@@ -6,10 +6,12 @@
 //! with each batch inside its own SAVEPOINT, so that the failed one is rolled back alone.
 
 use super::checkpoint::Checkpointer;
+use super::keys::{self, KeyIndex};
 use super::rows::{self, seq_to_sql};
 use super::sync::{settle_all, Answers, Settle, Syncer};
 use super::{ranges_of, Shared};
 use confab_ports::{Batch, Check, Committed, Contact, Participant, StoreError};
+use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -81,6 +83,9 @@ pub(crate) struct Writer {
     pub(crate) syncer: Option<Syncer>,
     /// What the open transaction's applied batches wrote, for the checks of later ones.
     pub(crate) written: Written,
+    /// Idempotency records the open transaction wrote (key hash, row id): the key index
+    /// forgets them if it rolls back.
+    pub(crate) pending_keys: Vec<(u64, i64)>,
 }
 
 /// Whether contacts and participants written by the open transaction are active (and, for
@@ -215,6 +220,7 @@ impl Writer {
                     }
                 }
                 self.next_seq.clear();
+                self.forget_keys_from(0);
                 self.shared.stats.failed_groups.fetch_add(1, Ordering::Relaxed);
                 for (_, answer) in group {
                     answer.fail(&message);
@@ -286,6 +292,7 @@ impl Writer {
             None => self.redo_with_savepoints(group)?,
         };
         self.run_sql("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
+        self.pending_keys.clear();
         Ok(results)
     }
 
@@ -304,7 +311,12 @@ impl Writer {
                 results.push(Err(e));
                 continue;
             }
-            match apply(&self.conn, &mut self.next_seq, batch) {
+            match apply(
+                &self.conn,
+                &mut self.next_seq,
+                KeyWrites { index: &self.shared.keys, pending: &mut self.pending_keys },
+                batch,
+            ) {
                 Ok(committed) => {
                     if matches!(committed, Committed::Applied { .. }) {
                         self.written.record(batch);
@@ -332,6 +344,7 @@ impl Writer {
         }
         // Tails moved by the rolled-back writes reload from the database.
         self.next_seq.clear();
+        self.forget_keys_from(0);
         self.written.clear();
         self.run_sql("BEGIN IMMEDIATE").map_err(|e| Fatal(format!("begin: {e}")))?;
         let mut results = Vec::with_capacity(group.len());
@@ -354,12 +367,14 @@ impl Writer {
         match self.try_batch(batch) {
             Ok(committed) => {
                 self.run_sql("COMMIT").map_err(|e| Fatal(format!("commit: {e}")))?;
+                self.pending_keys.clear();
                 Ok(Ok(committed))
             }
             Err(e) => {
                 if !self.conn.is_autocommit() {
                     self.run_sql("ROLLBACK").map_err(|e| Fatal(format!("rollback: {e}")))?;
                 }
+                self.forget_keys_from(0);
                 Ok(Err(e))
             }
         }
@@ -367,6 +382,7 @@ impl Writer {
 
     fn apply_in_savepoint(&mut self, batch: &Batch) -> Result<Result<Committed, StoreError>, Fatal> {
         self.run_sql("SAVEPOINT batch").map_err(|e| Fatal(format!("savepoint: {e}")))?;
+        let keys_before = self.pending_keys.len();
         match self.try_batch(batch) {
             Ok(committed) => {
                 self.run_sql("RELEASE batch").map_err(|e| Fatal(format!("release: {e}")))?;
@@ -380,6 +396,7 @@ impl Writer {
                 self.run_sql("ROLLBACK TO batch")
                     .and_then(|()| self.run_sql("RELEASE batch"))
                     .map_err(|e| Fatal(format!("rollback to savepoint: {e}")))?;
+                self.forget_keys_from(keys_before);
                 Ok(Err(e))
             }
         }
@@ -389,8 +406,14 @@ impl Writer {
     /// as before (the caller rolls the batch's writes back).
     fn try_batch(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
         let before = self.next_seq.get(&batch.contact_id).copied();
-        let outcome = check_all(&self.conn, &self.written, &self.shared, batch)
-            .and_then(|()| apply(&self.conn, &mut self.next_seq, batch));
+        let outcome = check_all(&self.conn, &self.written, &self.shared, batch).and_then(|()| {
+            apply(
+                &self.conn,
+                &mut self.next_seq,
+                KeyWrites { index: &self.shared.keys, pending: &mut self.pending_keys },
+                batch,
+            )
+        });
         if outcome.is_err() {
             match before {
                 Some(tail) => self.next_seq.insert(batch.contact_id.clone(), tail),
@@ -398,6 +421,17 @@ impl Writer {
             };
         }
         outcome
+    }
+
+    /// The key index forgets the records written since `start` (rolled back).
+    fn forget_keys_from(&mut self, start: usize) {
+        if self.pending_keys.len() <= start {
+            return;
+        }
+        let mut index = self.shared.keys.lock();
+        for (hash, id) in self.pending_keys.drain(start..) {
+            index.remove(hash, id);
+        }
     }
 
     /// One statement without parameters, prepared once (transaction control runs several
@@ -446,22 +480,11 @@ fn check_all(conn: &Connection, written: &Written, shared: &Shared, b: &Batch) -
 fn apply(
     conn: &Connection,
     next_seq: &mut HashMap<String, Tail>,
+    keys: KeyWrites<'_>,
     b: &Batch,
 ) -> Result<Committed, StoreError> {
     if let Some((key, response)) = &b.idempotency {
-        // Insert first: a new key (the usual case) costs one descent of the index, not two.
-        let inserted = conn
-            .prepare_cached(
-                "INSERT INTO idempotency (key, contact_id, response) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (key) DO NOTHING",
-            )
-            .and_then(|mut s| s.execute(params![key, b.contact_id, response]))
-            .map_err(sql)?;
-        if inserted == 0 {
-            let response: String = conn
-                .prepare_cached("SELECT response FROM idempotency WHERE key = ?1")
-                .and_then(|mut s| s.query_row([key], |r| r.get(0)))
-                .map_err(sql)?;
+        if let Some(response) = keys.record(conn, &b.contact_id, key, response)? {
             return Ok(Committed::Replayed { response });
         }
     }
@@ -559,6 +582,40 @@ fn apply(
     apply_records(conn, b)?;
     apply_outbox(conn, b)?;
     Ok(Committed::Applied { seqs })
+}
+
+/// The key index and the records the open transaction added to it.
+struct KeyWrites<'a> {
+    index: &'a Mutex<KeyIndex>,
+    pending: &'a mut Vec<(u64, i64)>,
+}
+
+impl KeyWrites<'_> {
+    /// The response recorded under `key`, or None once a record of this one is written.
+    fn record(
+        self,
+        conn: &Connection,
+        contact_id: &str,
+        key: &str,
+        response: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let (hash, candidates) = {
+            let index = self.index.lock();
+            let hash = index.hash(key);
+            (hash, index.candidates(hash))
+        };
+        // A new key (the usual case) has no candidate: no read at all.
+        if let Some(recorded) = keys::find(conn, key, &candidates).map_err(sql)? {
+            return Ok(Some(recorded));
+        }
+        conn.prepare_cached("INSERT INTO idempotency_log (key, contact_id, response) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![key, contact_id, response]))
+            .map_err(sql)?;
+        let id = conn.last_insert_rowid();
+        self.index.lock().insert(hash, id);
+        self.pending.push((hash, id));
+        Ok(None)
+    }
 }
 
 /// Inserts the batch's items after the contact's last. The stored `at` (used only to find a
