@@ -1,46 +1,99 @@
 //! Where each idempotency record is. Records are appended to `idempotency_log` (a rowid
-//! table: a new record lands on the table's last page, shared by the whole group) and found
-//! through this in-memory map from a hash of their key to their row ids, loaded at open.
+//! table: a new record lands on the table's last page, shared by the whole group) with
+//! their key's hash in `idempotency_hashes`, and found through an in-memory map from that
+//! hash to their row ids, loaded at open (12 bytes read per record).
 //!
 //! Why not a b-tree keyed by the key itself: client tokens are random, so every record
 //! went to a random leaf of a tree larger than the page cache. That was one more page read
-//! and one more page written (and checkpointed) per message: 37 µs of the server's CPU and
-//! 11 KB of disk writes per SendMessage at saturation (BENCHMARKS.md, change 16). The map
-//! costs about 24 bytes of memory per record instead.
+//! and one more page written (and checkpointed) per message: about 20 µs of the server's
+//! CPU and 10 KB of disk writes per SendMessage at saturation (BENCHMARKS.md). The map costs
+//! a few dozen bytes of memory per record instead.
 
-use rusqlite::{Connection, OptionalExtension};
-use std::collections::hash_map::RandomState;
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasherDefault, Hasher};
 
-/// Key hash → row ids. The hasher's keys are random per process, so clients cannot choose
-/// tokens that collide; a collision only adds a candidate row (its key is compared).
+/// The map's keys are already uniform (salted SHA-256): they are their own hash.
+#[derive(Default)]
+struct Uniform(u64);
+
+impl Hasher for Uniform {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.0 = n as u64;
+    }
+}
+
+type Map<V> = HashMap<i64, V, BuildHasherDefault<Uniform>>;
+
+/// Key hash → row ids. The hash is keyed with a random salt of the database's own, so
+/// clients cannot choose tokens that collide; a collision only adds a candidate row (whose
+/// key is compared).
 pub(crate) struct KeyIndex {
-    hasher: RandomState,
-    rows: HashMap<u64, i64>,
+    salt: Vec<u8>,
+    rows: Map<i64>,
     /// Further rows whose key has a hash already in `rows` (rare).
-    more: HashMap<u64, Vec<i64>>,
+    more: Map<Vec<i64>>,
 }
 
 impl KeyIndex {
-    /// Every record of the database.
+    /// Every record of the database; records without a hash (moved by migration 4) get one.
     pub(crate) fn load(conn: &Connection) -> rusqlite::Result<KeyIndex> {
-        let mut index = KeyIndex { hasher: RandomState::new(), rows: HashMap::new(), more: HashMap::new() };
-        let mut statement = conn.prepare("SELECT id, key FROM idempotency_log")?;
+        let salt: Vec<u8> =
+            conn.query_row("SELECT value FROM store_meta WHERE name = 'key_hash_salt'", [], |r| r.get(0))?;
+        let mut index = KeyIndex { salt, rows: Map::default(), more: Map::default() };
+        index.hash_unhashed(conn)?;
+        // Row ids are dense: the last one is about the count, without counting.
+        let last: i64 =
+            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM idempotency_hashes", [], |r| r.get(0))?;
+        index.rows.reserve(usize::try_from(last).unwrap_or(0));
+        let mut statement = conn.prepare("SELECT id, hash FROM idempotency_hashes")?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
-            let key = row.get_ref(1)?.as_str()?;
-            let hash = index.hash(key);
-            index.insert(hash, row.get(0)?);
+            index.insert(row.get(1)?, row.get(0)?);
         }
         Ok(index)
     }
 
-    pub(crate) fn hash(&self, key: &str) -> u64 {
-        self.hasher.hash_one(key)
+    fn hash_unhashed(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let unhashed: Vec<(i64, String)> = conn
+            .prepare(
+                "SELECT id, key FROM idempotency_log \
+                 WHERE id > (SELECT COALESCE(MAX(id), 0) FROM idempotency_hashes)",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if unhashed.is_empty() {
+            return Ok(());
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for (id, key) in &unhashed {
+            conn.execute(
+                "INSERT INTO idempotency_hashes (id, hash) VALUES (?1, ?2)",
+                params![id, self.hash(key)],
+            )?;
+        }
+        conn.execute_batch("COMMIT")
     }
 
-    pub(crate) fn insert(&mut self, hash: u64, id: i64) {
+    pub(crate) fn hash(&self, key: &str) -> i64 {
+        let digest = Sha256::new().chain_update(&self.salt).chain_update(key.as_bytes()).finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        i64::from_le_bytes(first)
+    }
+
+    pub(crate) fn insert(&mut self, hash: i64, id: i64) {
         if let Some(first) = self.rows.get(&hash) {
             if *first != id {
                 self.more.entry(hash).or_default().push(id);
@@ -51,7 +104,7 @@ impl KeyIndex {
     }
 
     /// Forgets a row (its transaction rolled back).
-    pub(crate) fn remove(&mut self, hash: u64, id: i64) {
+    pub(crate) fn remove(&mut self, hash: i64, id: i64) {
         if let Some(more) = self.more.get_mut(&hash) {
             more.retain(|other| *other != id);
             if more.is_empty() {
@@ -70,13 +123,29 @@ impl KeyIndex {
     }
 
     /// The rows whose key may be this one.
-    pub(crate) fn candidates(&self, hash: u64) -> Vec<i64> {
+    pub(crate) fn candidates(&self, hash: i64) -> Vec<i64> {
         let mut ids: Vec<i64> = self.rows.get(&hash).copied().into_iter().collect();
         if let Some(more) = self.more.get(&hash) {
             ids.extend(more);
         }
         ids
     }
+}
+
+/// Writes a record and its hash (on the writer's open transaction); returns its row id.
+pub(crate) fn write(
+    conn: &Connection,
+    hash: i64,
+    key: &str,
+    contact_id: &str,
+    response: &str,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached("INSERT INTO idempotency_log (key, contact_id, response) VALUES (?1, ?2, ?3)")?
+        .execute(params![key, contact_id, response])?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached("INSERT INTO idempotency_hashes (id, hash) VALUES (?1, ?2)")?
+        .execute(params![id, hash])?;
+    Ok(id)
 }
 
 /// The response recorded under `key` among these rows, if any.
@@ -101,7 +170,7 @@ mod tests {
 
     #[test]
     fn colliding_hashes_keep_every_row() {
-        let mut index = KeyIndex { hasher: RandomState::new(), rows: HashMap::new(), more: HashMap::new() };
+        let mut index = KeyIndex { salt: vec![1], rows: Map::default(), more: Map::default() };
         index.insert(7, 1);
         index.insert(7, 2);
         index.insert(7, 3);

@@ -85,7 +85,7 @@ pub(crate) struct Writer {
     pub(crate) written: Written,
     /// Idempotency records the open transaction wrote (key hash, row id): the key index
     /// forgets them if it rolls back.
-    pub(crate) pending_keys: Vec<(u64, i64)>,
+    pub(crate) pending_keys: Vec<(i64, i64)>,
 }
 
 /// Whether contacts and participants written by the open transaction are active (and, for
@@ -587,7 +587,7 @@ fn apply(
 /// The key index and the records the open transaction added to it.
 struct KeyWrites<'a> {
     index: &'a Mutex<KeyIndex>,
-    pending: &'a mut Vec<(u64, i64)>,
+    pending: &'a mut Vec<(i64, i64)>,
 }
 
 impl KeyWrites<'_> {
@@ -608,10 +608,7 @@ impl KeyWrites<'_> {
         if let Some(recorded) = keys::find(conn, key, &candidates).map_err(sql)? {
             return Ok(Some(recorded));
         }
-        conn.prepare_cached("INSERT INTO idempotency_log (key, contact_id, response) VALUES (?1, ?2, ?3)")
-            .and_then(|mut s| s.execute(params![key, contact_id, response]))
-            .map_err(sql)?;
-        let id = conn.last_insert_rowid();
+        let id = keys::write(conn, hash, key, contact_id, response).map_err(sql)?;
         self.index.lock().insert(hash, id);
         self.pending.push((hash, id));
         Ok(None)
