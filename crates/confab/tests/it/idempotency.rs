@@ -148,3 +148,44 @@ async fn disconnect_replay_answers_like_the_first_call() {
         Some("AccessDeniedException")
     );
 }
+
+/// Idempotency records outlive the process: a replay sent to a restarted server (the key
+/// index is rebuilt from the database at start) answers with the first call's item.
+#[tokio::test]
+async fn send_message_replay_after_a_restart_returns_the_same_item() {
+    let server = Server::start();
+    let chat = start_chat(&server).await;
+    let customer = connect_participant(&server, &chat.customer_token).await;
+    let send = |server: &Server, token: &str| {
+        server
+            .participant()
+            .send_message()
+            .connection_token(&customer.connection_token)
+            .content_type("text/plain")
+            .content("kept")
+            .client_token(token)
+            .send()
+    };
+    let mut firsts = Vec::new();
+    for i in 0..50 {
+        firsts.push(send(&server, &format!("restart-{i}")).await.expect("first"));
+    }
+    let dir = server.kill();
+    let server = Server::start_in(dir, &[]);
+    for (i, first) in firsts.iter().enumerate() {
+        let again = send(&server, &format!("restart-{i}")).await.expect("replay");
+        assert_eq!((&first.id, &first.absolute_time), (&again.id, &again.absolute_time), "token {i}");
+    }
+    let new = send(&server, "restart-new").await.expect("new token");
+    assert!(firsts.iter().all(|f| f.id != new.id));
+    let t = server
+        .participant()
+        .get_transcript()
+        .connection_token(&customer.connection_token)
+        .max_results(100)
+        .send()
+        .await
+        .expect("transcript");
+    let kept = t.transcript().iter().filter(|i| i.content.as_deref() == Some("kept")).count();
+    assert_eq!(kept, 51, "one item per distinct ClientToken");
+}
