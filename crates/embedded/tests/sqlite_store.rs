@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 struct TempDir(PathBuf);
 
@@ -916,4 +916,42 @@ async fn checks_see_earlier_batches_of_their_group() {
             "round {round}: {accepted:?} vs leave at {leave_seq}"
         );
     }
+}
+
+/// Idempotency records expire after `idempotency_retention`: a key older than that is new
+/// again, younger ones still replay, and the expiry survives a reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_records_expire_after_their_retention() {
+    let dir = TempDir::new("expiry");
+    let options =
+        SqliteOptions { idempotency_retention: Duration::from_millis(300), ..SqliteOptions::default() };
+    let keyed = |id: &str, key: &str| {
+        let mut b = items_batch("c", vec![item(id, 1_000)]);
+        b.idempotency = Some((key.into(), format!("answer for {key}")));
+        b
+    };
+    {
+        let store = SqliteStore::open_with(&dir.db(), options.clone()).expect("open");
+        assert_eq!(seqs(store.commit(keyed("m1", "old")).await.expect("old")), vec![1]);
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        // The writer looks for expired records between groups (after answering this one).
+        assert_eq!(seqs(store.commit(keyed("m2", "young")).await.expect("young")), vec![2]);
+        let waited = Instant::now();
+        while store.stats().expired_keys == 0 && waited.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(store.stats().expired_keys, 1);
+        assert_eq!(store.idempotent("old").await.expect("read"), None);
+        assert_eq!(
+            store.commit(keyed("m2-again", "young")).await.expect("replay"),
+            Committed::Replayed { response: "answer for young".into() }
+        );
+        let mut again = keyed("m3", "old");
+        again.idempotency = Some(("old".into(), "second answer for old".into()));
+        assert_eq!(seqs(store.commit(again).await.expect("old is new again")), vec![3]);
+    }
+    let store = SqliteStore::open_with(&dir.db(), options).expect("reopen");
+    assert_eq!(store.idempotent("old").await.expect("read").as_deref(), Some("second answer for old"));
+    assert_eq!(store.idempotent("young").await.expect("read").as_deref(), Some("answer for young"));
+    assert_eq!(all_items(&store, "c").await.len(), 3);
 }

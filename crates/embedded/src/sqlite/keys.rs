@@ -1,7 +1,8 @@
 //! Where each idempotency record is. Records are appended to `idempotency_log` (a rowid
 //! table: a new record lands on the table's last page, shared by the whole group) with
 //! their key's hash in `idempotency_hashes`, and found through an in-memory map from that
-//! hash to their row ids, loaded at open (12 bytes read per record).
+//! hash to their row ids, loaded at open (20 bytes read per record). Records expire after
+//! `SqliteOptions::idempotency_retention`.
 //!
 //! Why not a b-tree keyed by the key itself: client tokens are random, so every record
 //! went to a random leaf of a tree larger than the page cache. That was one more page read
@@ -76,11 +77,13 @@ impl KeyIndex {
         if unhashed.is_empty() {
             return Ok(());
         }
+        // Their time is unknown: they expire a retention period from now.
+        let at = now_millis();
         conn.execute_batch("BEGIN IMMEDIATE")?;
         for (id, key) in &unhashed {
             conn.execute(
-                "INSERT INTO idempotency_hashes (id, hash) VALUES (?1, ?2)",
-                params![id, self.hash(key)],
+                "INSERT INTO idempotency_hashes (id, hash, at) VALUES (?1, ?2, ?3)",
+                params![id, self.hash(key), at],
             )?;
         }
         conn.execute_batch("COMMIT")
@@ -143,9 +146,48 @@ pub(crate) fn write(
     conn.prepare_cached("INSERT INTO idempotency_log (key, contact_id, response) VALUES (?1, ?2, ?3)")?
         .execute(params![key, contact_id, response])?;
     let id = conn.last_insert_rowid();
-    conn.prepare_cached("INSERT INTO idempotency_hashes (id, hash) VALUES (?1, ?2)")?
-        .execute(params![id, hash])?;
+    conn.prepare_cached("INSERT INTO idempotency_hashes (id, hash, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, hash, now_millis()])?;
     Ok(id)
+}
+
+/// The oldest records (at most `limit`), written before `cutoff`: (row id, hash). Records
+/// are in commit order, so this reads the old ones and stops at the first that is not.
+pub(crate) fn expired(conn: &Connection, cutoff: i64, limit: usize) -> rusqlite::Result<Vec<(i64, i64)>> {
+    let mut statement = conn.prepare_cached("SELECT id, hash, at FROM idempotency_hashes ORDER BY id")?;
+    let mut rows = statement.query([])?;
+    let mut expired = Vec::new();
+    while let Some(row) = rows.next()? {
+        let at: i64 = row.get(2)?;
+        if at >= cutoff || expired.len() >= limit {
+            break;
+        }
+        expired.push((row.get(0)?, row.get(1)?));
+    }
+    Ok(expired)
+}
+
+/// Deletes the records up to `last` (their own transaction: the writer runs it between groups).
+pub(crate) fn delete_through(conn: &Connection, last: i64) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let deleted = conn
+        .prepare_cached("DELETE FROM idempotency_log WHERE id <= ?1")
+        .and_then(|mut s| s.execute([last]))
+        .and_then(|_| conn.prepare_cached("DELETE FROM idempotency_hashes WHERE id <= ?1"))
+        .and_then(|mut s| s.execute([last]));
+    match deleted {
+        Ok(_) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Wall-clock milliseconds: expiry is a matter of storage, not of the service's clock.
+pub(crate) fn now_millis() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The response recorded under `key` among these rows, if any.

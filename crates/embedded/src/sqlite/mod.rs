@@ -56,6 +56,12 @@ pub struct SqliteOptions {
     /// How long a reading connection waits for a lock before failing. (The writer and the
     /// checkpointer wait with [`wait_briefly`], about 5 s.)
     pub busy_timeout: Duration,
+    /// How long idempotency records are kept (see [`keys`]). AWS does not document how long
+    /// a ClientToken is remembered (SPEC §1.7, UNCERTAIN); a participant call can only be
+    /// replayed while its connection token is valid (a day), and SPEC suggests a day for the
+    /// control plane's: two days keep every replay a client can still make, and keep the
+    /// in-memory index (about 50 bytes a record) and the start-up that loads it bounded.
+    pub idempotency_retention: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -67,6 +73,7 @@ impl Default for SqliteOptions {
             // 128 MiB: at 2,000 messages a second, a restart every 3 s or so.
             wal_restart_frames: 32_768,
             busy_timeout: Duration::from_secs(5),
+            idempotency_retention: Duration::from_secs(2 * 24 * 3600),
         }
     }
 }
@@ -88,6 +95,8 @@ pub struct StoreStats {
     pub failed_groups: u64,
     /// Most batches committed in one transaction.
     pub largest_group: u64,
+    /// Idempotency records deleted once past their retention.
+    pub expired_keys: u64,
     /// Groups run again with a savepoint per batch, because a batch failed after it wrote.
     pub redone: u64,
 }
@@ -101,6 +110,7 @@ struct Counters {
     groups: AtomicU64,
     failed_groups: AtomicU64,
     largest_group: AtomicU64,
+    expired_keys: AtomicU64,
     redone: AtomicU64,
 }
 
@@ -253,6 +263,8 @@ impl SqliteStore {
             syncer: None,
             written: Default::default(),
             pending_keys: Vec::new(),
+            key_retention: options.idempotency_retention,
+            last_key_prune: std::time::Instant::now(),
         };
         let handle = std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
@@ -275,6 +287,7 @@ impl SqliteStore {
             groups: c.groups.load(Ordering::Relaxed),
             failed_groups: c.failed_groups.load(Ordering::Relaxed),
             largest_group: c.largest_group.load(Ordering::Relaxed),
+            expired_keys: c.expired_keys.load(Ordering::Relaxed),
             redone: c.redone.load(Ordering::Relaxed),
         }
     }

@@ -107,8 +107,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "#,
     // 4: idempotency records appended in commit order, found through an in-memory map of
     // their keys' hashes (see `keys`): a b-tree keyed by random client tokens wrote a random
-    // page per message. The hashes have a table of their own so that opening reads 12 bytes
-    // per record, not the record; the records moved here get theirs at the next open.
+    // page per message. The hashes (and when each record was written, for its expiry) have a
+    // table of their own so that opening reads 20 bytes per record, not the record; the records
+    // moved here get theirs at the next open.
     r#"
     CREATE TABLE idempotency_log (
         id         INTEGER PRIMARY KEY,
@@ -118,7 +119,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE idempotency_hashes (
         id   INTEGER PRIMARY KEY,
-        hash INTEGER NOT NULL
+        hash INTEGER NOT NULL,
+        at   INTEGER NOT NULL
     );
     CREATE TABLE store_meta (
         name  TEXT PRIMARY KEY NOT NULL,

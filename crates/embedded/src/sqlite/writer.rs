@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// Who hears about a batch, and when.
@@ -64,6 +65,11 @@ pub(crate) enum Job {
     Panic,
 }
 
+/// How often expired idempotency records are looked for, and most deleted at once (a
+/// deletion holds the writer for a few ms per 10,000).
+const KEY_PRUNE_EVERY: Duration = Duration::from_secs(60);
+const KEY_PRUNE_MAX: usize = 10_000;
+
 /// Per-contact next-seq entries kept at most; past this the map is emptied (entries reload
 /// with one index lookup).
 const SEQ_CACHE_MAX: usize = 100_000;
@@ -86,6 +92,9 @@ pub(crate) struct Writer {
     /// Idempotency records the open transaction wrote (key hash, row id): the key index
     /// forgets them if it rolls back.
     pub(crate) pending_keys: Vec<(i64, i64)>,
+    /// See `SqliteOptions::idempotency_retention`.
+    pub(crate) key_retention: Duration,
+    pub(crate) last_key_prune: Instant,
 }
 
 /// Whether contacts and participants written by the open transaction are active (and, for
@@ -190,6 +199,7 @@ impl Writer {
             if !group.is_empty() {
                 self.run_group(group);
             }
+            self.expire_keys_when_due();
             if stop {
                 tracing::debug!("sqlite writer stopped");
                 return;
@@ -421,6 +431,31 @@ impl Writer {
             };
         }
         outcome
+    }
+
+    /// Deletes idempotency records past their retention, a bounded number at a time, at most
+    /// once a minute (or once per retention period, if shorter), between groups.
+    fn expire_keys_when_due(&mut self) {
+        let every = self.key_retention.min(KEY_PRUNE_EVERY);
+        if self.last_key_prune.elapsed() < every {
+            return;
+        }
+        self.last_key_prune = Instant::now();
+        let retention = i64::try_from(self.key_retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = keys::now_millis().saturating_sub(retention);
+        let expired = match keys::expired(&self.conn, cutoff, KEY_PRUNE_MAX) {
+            Ok(expired) => expired,
+            Err(e) => return tracing::warn!(error = %e, "sqlite: reading expired idempotency records failed"),
+        };
+        let Some(&(last, _)) = expired.last() else { return };
+        if let Err(e) = keys::delete_through(&self.conn, last) {
+            return tracing::warn!(error = %e, "sqlite: deleting expired idempotency records failed");
+        }
+        let mut index = self.shared.keys.lock();
+        for (id, hash) in &expired {
+            index.remove(*hash, *id);
+        }
+        self.shared.stats.expired_keys.fetch_add(expired.len() as u64, Ordering::Relaxed);
     }
 
     /// The key index forgets the records written since `start` (rolled back).
