@@ -239,6 +239,20 @@ pub struct Connected {
     pub ws_url: String,
 }
 
+/// The newest page (up to 100 items) of the participant's transcript, as chatjs asks for it.
+pub async fn newest_items(server: &Server, connection_token: &str) -> Vec<participant::types::Item> {
+    server
+        .participant()
+        .get_transcript()
+        .connection_token(connection_token)
+        .max_results(100)
+        .send()
+        .await
+        .expect("transcript")
+        .transcript
+        .unwrap_or_default()
+}
+
 pub async fn connect_participant(server: &Server, participant_token: &str) -> Connected {
     use participant::types::ConnectionType;
     let out = server

@@ -22,14 +22,8 @@ async fn send_message_replay_returns_the_same_item_once() {
     assert_eq!(first.absolute_time, again.absolute_time);
     let other = send("token-2").await.expect("new token");
     assert_ne!(first.id, other.id);
-    let t = p
-        .get_transcript()
-        .connection_token(&customer.connection_token)
-        .max_results(100)
-        .send()
-        .await
-        .expect("transcript");
-    let messages = t.transcript().iter().filter(|i| i.content.as_deref() == Some("once")).count();
+    let t = newest_items(&server, &customer.connection_token).await;
+    let messages = t.iter().filter(|i| i.content.as_deref() == Some("once")).count();
     assert_eq!(messages, 2, "one per distinct ClientToken");
 }
 
@@ -58,16 +52,9 @@ async fn receipts_with_one_client_token_are_all_kept() {
         let meta = agent_ws.until("MESSAGEMETADATA").await;
         assert_eq!(meta["MessageMetadata"]["MessageId"], id.as_str());
     }
-    let t = server
-        .participant()
-        .get_transcript()
-        .connection_token(&agent.connection_token)
-        .max_results(100)
-        .send()
-        .await
-        .expect("transcript");
+    let t = newest_items(&server, &agent.connection_token).await;
     let read: Vec<_> =
-        t.transcript().iter().filter(|i| i.message_metadata.is_some()).filter_map(|i| i.id.clone()).collect();
+        t.iter().filter(|i| i.message_metadata.is_some()).filter_map(|i| i.id.clone()).collect();
     assert_eq!(read.len(), 2, "both messages carry the read receipt");
 }
 
@@ -106,15 +93,8 @@ async fn start_chat_and_create_participant_replays() {
     assert_eq!(x.participant_id, y.participant_id);
     let token = a.participant_token.expect("token");
     let customer = connect_participant(&server, &token).await;
-    let t = server
-        .participant()
-        .get_transcript()
-        .connection_token(&customer.connection_token)
-        .max_results(100)
-        .send()
-        .await
-        .expect("transcript");
-    let joined = t.transcript().iter().filter(|i| i.content_type.as_deref() == Some(JOINED)).count();
+    let t = newest_items(&server, &customer.connection_token).await;
+    let joined = t.iter().filter(|i| i.content_type.as_deref() == Some(JOINED)).count();
     assert_eq!(joined, 2, "one customer and one agent joined, not more");
 }
 
@@ -178,14 +158,7 @@ async fn send_message_replay_after_a_restart_returns_the_same_item() {
     }
     let new = send(&server, "restart-new").await.expect("new token");
     assert!(firsts.iter().all(|f| f.id != new.id));
-    let t = server
-        .participant()
-        .get_transcript()
-        .connection_token(&customer.connection_token)
-        .max_results(100)
-        .send()
-        .await
-        .expect("transcript");
-    let kept = t.transcript().iter().filter(|i| i.content.as_deref() == Some("kept")).count();
+    let t = newest_items(&server, &customer.connection_token).await;
+    let kept = t.iter().filter(|i| i.content.as_deref() == Some("kept")).count();
     assert_eq!(kept, 51, "one item per distinct ClientToken");
 }
