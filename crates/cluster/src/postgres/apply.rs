@@ -156,6 +156,9 @@ pub(crate) enum Applied {
     Open(Results),
     /// A group of one whose batch did not apply: answered, the transaction rolled back.
     Ended(Results),
+    /// A group of one whose batch applied: it was sent with its COMMIT (one round trip for
+    /// both), whose answer this is.
+    Committing(Results, Result<(), tokio_postgres::Error>),
     /// A batch of a group sent without savepoints did not apply, which aborted the
     /// transaction: roll it back and run the group again with savepoints.
     Redo,
@@ -224,15 +227,27 @@ async fn apply_bare(
     Ok(Applied::Open(results))
 }
 
-/// A group of one, without a savepoint: a batch that does not apply rolls the transaction
-/// back.
+/// A group of one, without a savepoint, sent with the COMMIT: a batch that does not apply
+/// aborts the transaction, and the COMMIT behind it then ends it as a ROLLBACK.
 async fn apply_one(client: &ClientWrapper, b: &Batch, plan: &Plan<'_>) -> Result<Applied, Failure> {
-    let answers = send(client, std::slice::from_ref(plan), false).await.pop().unwrap_or_default();
-    let result = match read(b, plan, answers, false)? {
-        Ok(seqs) => return Ok(Applied::Open(vec![Ok(Committed::Applied { seqs })])),
-        Err(undone) => undo(client, b, undone, "ROLLBACK").await?,
-    };
-    Ok(Applied::Ended(vec![result]))
+    let mut calls: Vec<BoxFuture<'_, Answer>> = Vec::new();
+    for (_, statement, params) in plan {
+        calls.push(Box::pin(run(client, statement.clone(), params.clone())));
+    }
+    calls.push(Box::pin(simple(client, "COMMIT")));
+    let mut answers = in_order(calls).await;
+    let commit = answers.pop().unwrap_or_else(|| Ok(Vec::new())).map(drop);
+    match read(b, plan, answers, false)? {
+        Ok(seqs) => Ok(Applied::Committing(vec![Ok(Committed::Applied { seqs })], commit)),
+        Err(undone) => {
+            // The batch failed, so the COMMIT rolled back; only a lost connection is in doubt
+            // (nothing was committed, but the group must be tried again on another one).
+            if let Err(e) = commit {
+                return Err(Failure::from_sql("end a failed batch", &e));
+            }
+            Ok(Applied::Ended(vec![outcome(client, b, undone).await?]))
+        }
+    }
 }
 
 /// Sends the batches' statements at once, each batch between SAVEPOINT and RELEASE when
@@ -327,6 +342,15 @@ async fn undo(
     rollback: &str,
 ) -> Result<Result<Committed, StoreError>, Failure> {
     client.batch_execute(rollback).await.map_err(|e| Failure::from_sql("roll back a batch", &e))?;
+    outcome(client, b, undone).await
+}
+
+/// The answer of a batch that was rolled back: its failure, or the recorded response.
+async fn outcome(
+    client: &ClientWrapper,
+    b: &Batch,
+    undone: Undone,
+) -> Result<Result<Committed, StoreError>, Failure> {
     let failure = match undone {
         Undone::Failed(failure) => failure,
         Undone::Replay => return replayed(client, b).await.map(Ok),

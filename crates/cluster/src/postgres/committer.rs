@@ -155,8 +155,9 @@ impl Committer {
         }
     }
 
-    /// One attempt: BEGIN and lock, the batches (see [`apply_all`]), COMMIT. A group of one
-    /// whose batch did not apply was rolled back already. None: a batch of a group sent
+    /// One attempt: BEGIN and lock, the batches (see [`apply_all`]), COMMIT (sent with the
+    /// batch for a group of one). A group of one whose batch did not apply was rolled back
+    /// already. None: a batch of a group sent
     /// without savepoints did not apply; the transaction was rolled back, to be run again
     /// with them.
     async fn try_group(&self, batches: &[&Batch], savepoints: bool) -> Result<Option<Results>, Failure> {
@@ -166,13 +167,17 @@ impl Committer {
             Ok(txid) => txid,
             Err(f) => return Err(abandon(client, f).await),
         };
-        let results = match apply_all(&client, batches, savepoints).await {
-            Ok(Applied::Open(results)) => results,
+        let (results, commit) = match apply_all(&client, batches, savepoints).await {
+            Ok(Applied::Open(results)) => {
+                let commit = client.batch_execute("COMMIT").await;
+                (results, commit)
+            }
+            Ok(Applied::Committing(results, commit)) => (results, commit),
             Ok(Applied::Ended(results)) => return Ok(Some(results)),
             Ok(Applied::Redo) => return rollback(client).await.map(|()| None),
             Err(f) => return Err(abandon(client, f).await),
         };
-        match client.batch_execute("COMMIT").await {
+        match commit {
             Ok(()) => Ok(Some(results)),
             Err(e) if is_connection_lost(&e) => {
                 let _ = Object::take(client);
