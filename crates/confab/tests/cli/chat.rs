@@ -68,6 +68,12 @@ impl Terminal {
 
     /// Waits until a line containing `text` is shown; that line.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_for_beside(text, None)
+    }
+
+    /// Like `wait_for`; a failure also shows the `other` terminal's screen (for what one
+    /// participant should see of what the other did).
+    fn wait_for_beside(&self, text: &str, other: Option<&Terminal>) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(line) = self.lines().into_iter().find(|l| l.contains(text)) {
@@ -75,9 +81,10 @@ impl Terminal {
             }
             assert!(
                 Instant::now() < deadline,
-                "{} never showed {text:?}; screen:\n{}",
+                "{} never showed {text:?}; screen:\n{}{}",
                 self.name,
-                self.lines().join("\n")
+                self.lines().join("\n"),
+                other.map(|o| format!("\n--- {} ---\n{}", o.name, o.lines().join("\n"))).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -184,7 +191,7 @@ fn two_participants_chat_reconnect_and_leave() {
     let _server = Server::start(&data.0, &server.addr);
     jane.wait_for("* reconnected");
     ann.wait_for("* reconnected");
-    jane.wait_for("Ann (agent): Are you still there?");
+    jane.wait_for_beside("Ann (agent): Are you still there?", Some(&ann));
     ann.wait_for("you: Are you still there?");
 
     // The whole conversation, once each, from the transcript.
