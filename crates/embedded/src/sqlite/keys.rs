@@ -54,10 +54,16 @@ impl KeyIndex {
             conn.query_row("SELECT value FROM store_meta WHERE name = 'key_hash_salt'", [], |r| r.get(0))?;
         let mut index = KeyIndex { salt, rows: Map::default(), more: Map::default() };
         index.hash_unhashed(conn)?;
-        // Row ids are dense: the last one is about the count, without counting.
-        let last: i64 =
-            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM idempotency_hashes", [], |r| r.get(0))?;
-        index.rows.reserve(usize::try_from(last).unwrap_or(0));
+        // Row ids are dense between the oldest record kept and the newest (expiry deletes the
+        // oldest): their span is about the count, without counting.
+        // One aggregate per query: SQLite answers each from an end of the b-tree.
+        let span: i64 = conn.query_row(
+            "SELECT COALESCE((SELECT MAX(id) FROM idempotency_hashes) \
+             - (SELECT MIN(id) FROM idempotency_hashes) + 1, 0)",
+            [],
+            |r| r.get(0),
+        )?;
+        index.rows.reserve(usize::try_from(span).unwrap_or(0));
         let mut statement = conn.prepare("SELECT id, hash FROM idempotency_hashes")?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
@@ -209,6 +215,35 @@ pub(crate) fn find(conn: &Connection, key: &str, candidates: &[i64]) -> rusqlite
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After years of expiry the oldest record kept has a large id: the index is sized by the
+    /// span of the ids kept, not by the newest id.
+    #[test]
+    fn loading_sizes_the_index_by_the_records_kept() {
+        let conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch(
+            "CREATE TABLE store_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+             INSERT INTO store_meta VALUES ('key_hash_salt', x'00112233');
+             CREATE TABLE idempotency_log (id INTEGER PRIMARY KEY, key TEXT, contact_id TEXT, response TEXT);
+             CREATE TABLE idempotency_hashes (id INTEGER PRIMARY KEY, hash INTEGER, at INTEGER);",
+        )
+        .expect("schema");
+        let probe =
+            KeyIndex { salt: vec![0x00, 0x11, 0x22, 0x33], rows: Map::default(), more: Map::default() };
+        for (id, key) in [(4_000_000_000_i64, "a"), (4_000_000_001, "b")] {
+            conn.execute(
+                "INSERT INTO idempotency_log VALUES (?1, ?2, 'c', ?3)",
+                params![id, key, format!("answer {key}")],
+            )
+            .expect("record");
+            conn.execute("INSERT INTO idempotency_hashes VALUES (?1, ?2, 0)", params![id, probe.hash(key)])
+                .expect("hash");
+        }
+        let index = KeyIndex::load(&conn).expect("load");
+        assert!(index.rows.capacity() < 1_000, "sized by the span: {}", index.rows.capacity());
+        let found = find(&conn, "b", &index.candidates(index.hash("b"))).expect("find");
+        assert_eq!(found.as_deref(), Some("answer b"));
+    }
 
     #[test]
     fn colliding_hashes_keep_every_row() {
