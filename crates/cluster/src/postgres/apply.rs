@@ -230,10 +230,7 @@ async fn apply_bare(
 /// A group of one, without a savepoint, sent with the COMMIT: a batch that does not apply
 /// aborts the transaction, and the COMMIT behind it then ends it as a ROLLBACK.
 async fn apply_one(client: &ClientWrapper, b: &Batch, plan: &Plan<'_>) -> Result<Applied, Failure> {
-    let mut calls: Vec<BoxFuture<'_, Answer>> = Vec::new();
-    for (_, statement, params) in plan {
-        calls.push(Box::pin(run(client, statement.clone(), params.clone())));
-    }
+    let mut calls = statements(client, plan);
     calls.push(Box::pin(simple(client, "COMMIT")));
     let mut answers = in_order(calls).await;
     let commit = answers.pop().unwrap_or_else(|| Ok(Vec::new())).map(drop);
@@ -258,9 +255,7 @@ async fn send<'a>(client: &'a ClientWrapper, plans: &[Plan<'a>], savepoints: boo
         if savepoints {
             calls.push(Box::pin(simple(client, SAVEPOINT)));
         }
-        for (_, statement, params) in plan {
-            calls.push(Box::pin(run(client, statement.clone(), params.clone())));
-        }
+        calls.extend(statements(client, plan));
         if savepoints {
             calls.push(Box::pin(simple(client, RELEASE)));
         }
@@ -268,6 +263,15 @@ async fn send<'a>(client: &'a ClientWrapper, plans: &[Plan<'a>], savepoints: boo
     let extra = if savepoints { 2 } else { 0 };
     let mut answers = in_order(calls).await.into_iter();
     plans.iter().map(|plan| answers.by_ref().take(plan.len() + extra).collect()).collect()
+}
+
+/// A call per statement of the plan, each sent when first polled.
+fn statements<'a>(client: &'a ClientWrapper, plan: &Plan<'a>) -> Vec<BoxFuture<'a, Answer>> {
+    plan.iter()
+        .map(|(_, statement, params)| -> BoxFuture<'a, Answer> {
+            Box::pin(run(client, statement.clone(), params.clone()))
+        })
+        .collect()
 }
 
 async fn simple(client: &ClientWrapper, sql: &'static str) -> Answer {

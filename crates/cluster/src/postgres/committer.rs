@@ -157,9 +157,8 @@ impl Committer {
 
     /// One attempt: BEGIN and lock, the batches (see [`apply_all`]), COMMIT (sent with the
     /// batch for a group of one). A group of one whose batch did not apply was rolled back
-    /// already. None: a batch of a group sent
-    /// without savepoints did not apply; the transaction was rolled back, to be run again
-    /// with them.
+    /// already. None: a batch of a group sent without savepoints did not apply; the
+    /// transaction was rolled back, to be run again with them.
     async fn try_group(&self, batches: &[&Batch], savepoints: bool) -> Result<Option<Results>, Failure> {
         let client = self.pool.get().await.map_err(|e| Failure::transient(format!("connection: {e}")))?;
         let locks = Locks::of(batches);

@@ -2,9 +2,8 @@
 //!
 //! - Writes: one writer thread owns the only write connection and group-commits every batch
 //!   queued while the previous group was syncing: one transaction and one fsync per group
-//!   (see [`writer`]). A commit is answered only once
-//!   its group is durable; the fsync runs on its own thread while the writer applies the
-//!   next group (see [`sync`]).
+//!   (see [`writer`]). A commit is answered only once its group is durable; the fsync runs
+//!   on its own thread while the writer applies the next group (see [`sync`]).
 //! - Reads: a small pool of read-only connections used from `spawn_blocking`; `contact` and
 //!   `participant` go through a write-through cache that the writer updates after each
 //!   COMMIT (see [`cache`]).

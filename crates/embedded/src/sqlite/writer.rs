@@ -321,12 +321,7 @@ impl Writer {
                 results.push(Err(e));
                 continue;
             }
-            match apply(
-                &self.conn,
-                &mut self.next_seq,
-                KeyWrites { index: &self.shared.keys, pending: &mut self.pending_keys },
-                batch,
-            ) {
+            match self.apply_checked(batch) {
                 Ok(committed) => {
                     if matches!(committed, Committed::Applied { .. }) {
                         self.written.record(batch);
@@ -416,14 +411,8 @@ impl Writer {
     /// as before (the caller rolls the batch's writes back).
     fn try_batch(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
         let before = self.next_seq.get(&batch.contact_id).copied();
-        let outcome = check_all(&self.conn, &self.written, &self.shared, batch).and_then(|()| {
-            apply(
-                &self.conn,
-                &mut self.next_seq,
-                KeyWrites { index: &self.shared.keys, pending: &mut self.pending_keys },
-                batch,
-            )
-        });
+        let outcome = check_all(&self.conn, &self.written, &self.shared, batch)
+            .and_then(|()| self.apply_checked(batch));
         if outcome.is_err() {
             match before {
                 Some(tail) => self.next_seq.insert(batch.contact_id.clone(), tail),
@@ -431,6 +420,12 @@ impl Writer {
             };
         }
         outcome
+    }
+
+    /// Applies a batch whose checks held, on the open transaction.
+    fn apply_checked(&mut self, batch: &Batch) -> Result<Committed, StoreError> {
+        let keys = KeyWrites { index: &self.shared.keys, pending: &mut self.pending_keys };
+        apply(&self.conn, &mut self.next_seq, keys, batch)
     }
 
     /// Deletes idempotency records past their retention, a bounded number at a time, at most

@@ -100,13 +100,26 @@ impl Service {
     async fn deliver(&self, client: &reqwest::Client, entry: &OutboxEntry, in_flight: &InFlight) {
         let contact_id = entry.stream.split_once('/').map_or(entry.stream.as_str(), |(c, _)| c);
         let mut batch = Batch::new(contact_id.to_owned());
-        let Ok(delivery) = serde_json::from_str::<Delivery>(&entry.payload) else {
-            tracing::warn!(id = entry.id, "dropping an unreadable streaming delivery");
-            batch.outbox_done.push(entry.id);
-            in_flight.lock().remove(&entry.stream);
-            return self.record_outcome(batch).await;
-        };
-        match self.post(client, &delivery).await {
+        match serde_json::from_str::<Delivery>(&entry.payload) {
+            Ok(delivery) => self.send_and_judge(client, entry, &delivery, &mut batch).await,
+            Err(_) => {
+                tracing::warn!(id = entry.id, "dropping an unreadable streaming delivery");
+                batch.outbox_done.push(entry.id);
+            }
+        }
+        in_flight.lock().remove(&entry.stream);
+        self.record_outcome(batch).await;
+    }
+
+    /// Posts one delivery and adds its outcome to `batch`: done, given up, or retried later.
+    async fn send_and_judge(
+        &self,
+        client: &reqwest::Client,
+        entry: &OutboxEntry,
+        delivery: &Delivery,
+        batch: &mut Batch,
+    ) {
+        match self.post(client, delivery).await {
             Ok(()) => batch.outbox_done.push(entry.id),
             Err(why) => {
                 let now = self.clock.now();
@@ -120,8 +133,6 @@ impl Service {
                 }
             }
         }
-        in_flight.lock().remove(&entry.stream);
-        self.record_outcome(batch).await;
     }
 
     /// A failed write leaves the delivery at the head of its stream: it is sent again.
