@@ -12,7 +12,7 @@ const EXPOSE_HEADERS: &str = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMe
 pub fn preflight(origin: &str, request: &HeaderMap) -> Response {
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
-    allow_origin(headers, origin, request);
+    allow_origin(headers, origin);
     headers.insert("Access-Control-Allow-Methods", HeaderValue::from_static("GET, POST, PUT, OPTIONS"));
     let asked = request.get("access-control-request-headers").and_then(|h| h.to_str().ok());
     let allow = match asked {
@@ -27,13 +27,13 @@ pub fn preflight(origin: &str, request: &HeaderMap) -> Response {
 }
 
 /// Adds the CORS headers an actual response needs.
-pub fn decorate(headers: &mut HeaderMap, origin: &str, request: &HeaderMap) {
-    allow_origin(headers, origin, request);
+pub fn decorate(headers: &mut HeaderMap, origin: &str) {
+    allow_origin(headers, origin);
     headers.insert("Access-Control-Expose-Headers", HeaderValue::from_static(EXPOSE_HEADERS));
 }
 
 /// `*` answers any origin; a configured origin is answered as is.
-fn allow_origin(headers: &mut HeaderMap, origin: &str, _request: &HeaderMap) {
+fn allow_origin(headers: &mut HeaderMap, origin: &str) {
     if let Ok(v) = HeaderValue::from_str(origin) {
         headers.insert("Access-Control-Allow-Origin", v);
     }

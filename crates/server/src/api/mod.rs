@@ -32,11 +32,8 @@ pub struct Call {
 pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let headers = request.headers().clone();
-    let path = request.uri().path().to_owned();
-    let is_participant_path = strip_base(&app.config.base_path, &path)
-        .is_some_and(|p| p.starts_with("/attachments/"))
-        || strip_base(&app.config.base_path, &path).is_some_and(|p| p.starts_with("/participant/"));
+    let is_participant_path = strip_base(&app.config.base_path, request.uri().path())
+        .is_some_and(|p| p.starts_with("/attachments/") || p.starts_with("/participant/"));
     // A bug must answer 500 InternalServerException, never a dropped connection.
     let answered = std::panic::AssertUnwindSafe(answer(&app, request)).catch_unwind().await;
     let (name, mut response) = match answered {
@@ -60,7 +57,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, request: Request) -> Response
         out.insert("x-amzn-RequestId", v);
     }
     if is_participant_path || out.contains_key("Access-Control-Allow-Origin") {
-        cors::decorate(out, &app.config.cors_origin, &headers);
+        cors::decorate(out, &app.config.cors_origin);
     }
     app.metrics.observe(name, status, started.elapsed());
     if status >= 500 {
@@ -168,17 +165,25 @@ async fn read_input(app: &App, api: Api, route: &Route, body: Body) -> Result<Ma
     for (name, value) in &route.labels {
         input.insert((*name).to_owned(), Value::String(value.clone()));
     }
-    let model_api = if api == Api::Participant { model::Api::Participant } else { model::Api::Connect };
-    let mut checked = input.clone();
-    for token in ["ConnectionToken", "ParticipantToken"] {
-        checked.insert(token.to_owned(), Value::String("-".into()));
-    }
-    let checked = Value::Object(checked);
     // confab's extensions have no model: their handlers check their own input.
-    if route.endpoint != Endpoint::AuthenticateCustomer {
-        model::validate(model_api, route.endpoint.name(), &checked)
-            .map_err(|Invalid { message, .. }| bad_input(api, route.endpoint, message))?;
+    if route.endpoint == Endpoint::AuthenticateCustomer {
+        return Ok(input);
     }
+    let model_api = if api == Api::Participant { model::Api::Participant } else { model::Api::Connect };
+    // The tokens are modeled as required members but travel in headers (checked by the
+    // handler): they stand in while the model is checked, in place rather than on a copy.
+    const TOKENS: [&str; 2] = ["ConnectionToken", "ParticipantToken"];
+    let sent = TOKENS.map(|token| input.insert(token.to_owned(), Value::String("-".into())));
+    let checked = Value::Object(input);
+    let valid = model::validate(model_api, route.endpoint.name(), &checked);
+    let Value::Object(mut input) = checked else { unreachable!("built as an object just above") };
+    for (token, value) in TOKENS.iter().zip(sent) {
+        match value {
+            Some(value) => input.insert((*token).to_owned(), value),
+            None => input.remove(*token),
+        };
+    }
+    valid.map_err(|Invalid { message, .. }| bad_input(api, route.endpoint, message))?;
     Ok(input)
 }
 
