@@ -162,7 +162,7 @@ impl Service {
         batch.items.push(items::to_new(&item, now));
         match self.store.commit(batch).await {
             Ok(Committed::Applied { seqs }) => {
-                self.push_committed(contact, &[item], &seqs).await;
+                self.push_committed(contact, vec![item], &seqs).await;
                 Ok(true)
             }
             Ok(Committed::Replayed { .. }) | Err(StoreError::CheckFailed(_)) => Ok(false),

@@ -63,18 +63,22 @@ pub(crate) fn to_new(item: &Item, at: Millis) -> NewItem {
 
 /// The pushed form of an item: the stored form plus InitialContactId.
 pub(crate) fn pushed_json(item: &Item, contact: &Contact) -> String {
-    let mut pushed = item.clone();
-    pushed.initial_contact_id = Some(contact.initial_contact_id.clone());
-    pushed.contact_id = Some(contact.id.clone());
-    serde_json::to_string(&pushed).unwrap_or_default()
+    into_pushed_json(item.clone(), contact)
+}
+
+/// [`pushed_json`] of an item that is not needed afterwards (no copy of it is made).
+fn into_pushed_json(mut item: Item, contact: &Contact) -> String {
+    item.initial_contact_id = Some(contact.initial_contact_id.clone());
+    item.contact_id = Some(contact.id.clone());
+    serde_json::to_string(&item).unwrap_or_default()
 }
 
 impl Service {
     /// Pushes committed items (in commit order) to every socket of the contact.
-    pub(crate) async fn push_committed(&self, contact: &Contact, items: &[Item], seqs: &[u64]) {
+    pub(crate) async fn push_committed(&self, contact: &Contact, items: Vec<Item>, seqs: &[u64]) {
         self.count_items(items.len());
-        for (item, seq) in items.iter().zip(seqs) {
-            self.publish_item(&contact.id, *seq, pushed_json(item, contact)).await;
+        for (item, seq) in items.into_iter().zip(seqs) {
+            self.publish_item(&contact.id, *seq, into_pushed_json(item, contact)).await;
         }
     }
 

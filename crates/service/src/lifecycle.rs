@@ -104,7 +104,7 @@ impl Service {
         self.add_chat_end(contact, why, &mut batch, &mut items);
         match self.store.commit(batch).await {
             Ok(Committed::Applied { seqs }) => {
-                self.push_committed(contact, &items, &seqs).await;
+                self.push_committed(contact, items, &seqs).await;
                 self.publish_close(&contact.id, None, seqs.last().copied().unwrap_or(0)).await;
                 Ok(true)
             }
@@ -176,7 +176,7 @@ impl Service {
             if let Some(first) = &first {
                 self.publish_item(&contact.id, 0, items::pushed_json(first, contact)).await;
             }
-            self.push_committed(contact, &items, seqs).await;
+            self.push_committed(contact, items, seqs).await;
             let last = seqs.last().copied().unwrap_or(0);
             if ends.is_some() {
                 self.publish_close(&contact.id, None, last).await;

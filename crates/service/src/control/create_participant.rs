@@ -69,7 +69,7 @@ impl Service {
         batch.items.push(items::to_new(&joined, now));
         match self.store.commit(batch).await {
             Ok(Committed::Applied { seqs }) => {
-                self.push_committed(&contact, &[joined], &seqs).await;
+                self.push_committed(&contact, vec![joined], &seqs).await;
                 Ok(out)
             }
             Ok(Committed::Replayed { response }) => {

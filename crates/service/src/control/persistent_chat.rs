@@ -128,7 +128,7 @@ impl Service {
         batch.items.push(items::to_new(&event, now));
         match self.store.commit(batch).await {
             Ok(Committed::Applied { seqs }) => {
-                self.push_committed(&updated, &[event], &seqs).await;
+                self.push_committed(&updated, vec![event], &seqs).await;
                 Ok(out)
             }
             Ok(Committed::Replayed { response }) => {

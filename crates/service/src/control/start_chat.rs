@@ -117,7 +117,7 @@ impl Service {
         match self.store.commit(batch).await.map_err(internal_c)? {
             Committed::Applied { seqs } => {
                 self.wake_timers();
-                self.push_committed(&contact, &new_items, &seqs).await;
+                self.push_committed(&contact, new_items, &seqs).await;
             }
             Committed::Replayed { response } => return self.replay_start(ctx, response, &input).await,
         }

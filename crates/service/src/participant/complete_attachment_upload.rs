@@ -87,7 +87,7 @@ impl Service {
         }
         match self.store.commit(batch).await {
             Ok(Committed::Applied { seqs }) => {
-                self.push_committed(contact, &[item], &seqs).await;
+                self.push_committed(contact, vec![item], &seqs).await;
                 if scanning {
                     self.spawn_scan(done);
                 }

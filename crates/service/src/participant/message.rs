@@ -63,7 +63,7 @@ impl Service {
             Err(e) => return Err(internal_p(e)),
         };
         if let Committed::Applied { seqs } = &staged.committed {
-            self.push_committed(&session.contact, &[item], seqs).await;
+            self.push_committed(&session.contact, vec![item], seqs).await;
         }
         staged.durable.wait().await.map_err(internal_p)?;
         match staged.committed {
