@@ -33,6 +33,8 @@ const SHARDS: u32 = 64;
 const WIRE_VERSION: u32 = 1;
 /// How long one publish may wait on the NATS client before the queue is given up on.
 const PUBLISH_WAIT: Duration = Duration::from_secs(1);
+/// How long `connect` waits for the server to confirm the subscriptions.
+const CONFIRM_WAIT: Duration = Duration::from_secs(5);
 
 /// An envelope as it travels between nodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,9 +287,7 @@ impl NatsBus {
             .subscribe(format!("{}.s.*", shared.prefix))
             .await
             .map_err(|e| format!("subscribe on NATS: {e}"))?;
-        // Once the server has answered a flush it has the subscription: what any node
-        // publishes from now on reaches this one.
-        client.flush().await.map_err(|e| format!("flush NATS: {e}"))?;
+        confirm_subscriptions(&client).await?;
         let tasks = vec![
             tokio::spawn(listen(subscriber, shared.clone())),
             tokio::spawn(forward(client.clone(), queue, shared.clone())),
@@ -329,6 +329,27 @@ async fn listen(mut subscriber: async_nats::Subscriber, shared: Arc<Shared>) {
         shared.on_message(&message.payload);
     }
     tracing::warn!("NATS subscription ended");
+}
+
+/// Returns once the server has registered this connection's subscriptions, so that what any
+/// node publishes from then on reaches this one. A flush does not tell: it returns when the
+/// SUB is written to the socket, and the server may still handle another connection's PUB
+/// first (under load, a node's first envelopes were missed that way). The server handles one
+/// connection's commands in order, so a message this connection sends to an inbox of its own
+/// comes back only after every SUB sent before it took effect.
+async fn confirm_subscriptions(client: &async_nats::Client) -> Result<(), String> {
+    let inbox = client.new_inbox();
+    let mut echo = client.subscribe(inbox.clone()).await.map_err(|e| format!("subscribe on NATS: {e}"))?;
+    client.publish(inbox, Bytes::new()).await.map_err(|e| format!("publish on NATS: {e}"))?;
+    client.flush().await.map_err(|e| format!("flush NATS: {e}"))?;
+    match tokio::time::timeout(CONFIRM_WAIT, echo.next()).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err("NATS closed the subscription before confirming it".into()),
+        Err(_) => return Err(format!("NATS did not confirm the subscription within {CONFIRM_WAIT:?}")),
+    }
+    // Best effort: the inbox subscription is not needed any more.
+    let _ = echo.unsubscribe().await;
+    Ok(())
 }
 
 /// Hands queued envelopes to the NATS client. A publish that hangs (the client's own buffer
