@@ -287,7 +287,7 @@ impl NatsBus {
             .subscribe(format!("{}.s.*", shared.prefix))
             .await
             .map_err(|e| format!("subscribe on NATS: {e}"))?;
-        confirm_subscriptions(&client).await?;
+        confirm_subscriptions(&client, &shared.prefix).await?;
         let tasks = vec![
             tokio::spawn(listen(subscriber, shared.clone())),
             tokio::spawn(forward(client.clone(), queue, shared.clone())),
@@ -335,12 +335,16 @@ async fn listen(mut subscriber: async_nats::Subscriber, shared: Arc<Shared>) {
 /// node publishes from then on reaches this one. A flush does not tell: it returns when the
 /// SUB is written to the socket, and the server may still handle another connection's PUB
 /// first (under load, a node's first envelopes were missed that way). The server handles one
-/// connection's commands in order, so a message this connection sends to an inbox of its own
-/// comes back only after every SUB sent before it took effect.
-async fn confirm_subscriptions(client: &async_nats::Client) -> Result<(), String> {
+/// connection's commands in order, so a message this connection sends to a subject of its own
+/// comes back only after every SUB sent before it took effect. The subject is under the bus's
+/// prefix (`<prefix>.c.<unique>`, which the nodes' `<prefix>.s.*` does not match), so NATS
+/// permissions that allow the bus its prefix allow this too.
+async fn confirm_subscriptions(client: &async_nats::Client, prefix: &str) -> Result<(), String> {
     let inbox = client.new_inbox();
-    let mut echo = client.subscribe(inbox.clone()).await.map_err(|e| format!("subscribe on NATS: {e}"))?;
-    client.publish(inbox, Bytes::new()).await.map_err(|e| format!("publish on NATS: {e}"))?;
+    let unique = inbox.rsplit('.').next().unwrap_or_default();
+    let subject = format!("{prefix}.c.{unique}");
+    let mut echo = client.subscribe(subject.clone()).await.map_err(|e| format!("subscribe on NATS: {e}"))?;
+    client.publish(subject, Bytes::new()).await.map_err(|e| format!("publish on NATS: {e}"))?;
     client.flush().await.map_err(|e| format!("flush NATS: {e}"))?;
     match tokio::time::timeout(CONFIRM_WAIT, echo.next()).await {
         Ok(Some(_)) => {}
