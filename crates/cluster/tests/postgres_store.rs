@@ -326,6 +326,40 @@ async fn failing_check_is_rolled_back_alone_within_a_group() {
     db.drop().await;
 }
 
+/// Records older than the retention are deleted (by every node, once a minute): a key then
+/// counts as new again, as in the embedded store; younger records stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_records_expire_after_their_retention() {
+    let Some(db) = TestDb::new("idemexp") else { return };
+    let store = db.store().await;
+    for (key, item_id) in [("old", "a"), ("young", "b")] {
+        let mut b = items_batch("c", vec![item(item_id, 1)]);
+        b.idempotency = Some((key.into(), format!("response {key}")));
+        store.commit(b).await.expect("commit");
+    }
+    let admin = db.admin().await;
+    admin
+        .execute(
+            &format!(
+                "UPDATE {}.idempotency SET created_at = now() - interval '3 days' WHERE key = 'old'",
+                db.schema
+            ),
+            &[],
+        )
+        .await
+        .expect("age a record");
+    assert_eq!(store.expire_idempotency().await.expect("expire"), 1);
+    assert_eq!(store.idempotent("old").await.expect("idempotent"), None);
+    assert_eq!(store.idempotent("young").await.expect("idempotent").as_deref(), Some("response young"));
+    // The expired key is new again: its batch applies.
+    let mut again = items_batch("c", vec![item("c", 2)]);
+    again.idempotency = Some(("old".into(), "second".into()));
+    assert_eq!(seqs(store.commit(again).await.expect("again")), vec![3]);
+    assert_eq!(store.expire_idempotency().await.expect("expire"), 0);
+    store.close().await;
+    db.drop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idempotency_replay_applies_nothing() {
     let Some(db) = TestDb::new("idem") else { return };

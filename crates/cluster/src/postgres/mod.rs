@@ -53,13 +53,30 @@ pub struct PostgresOptions {
     pub max_group: usize,
     /// How many times a group (or a read) that failed transiently is tried again.
     pub retries: u32,
+    /// How long idempotency records are kept: as the embedded store (two days; AWS documents
+    /// no window, SPEC §1.7 UNCERTAIN). Every node deletes expired records once a minute, at
+    /// most `EXPIRE_BATCH` at a time.
+    pub idempotency_retention: Duration,
 }
 
 impl Default for PostgresOptions {
     fn default() -> PostgresOptions {
-        PostgresOptions { pool_size: 16, committers: 2, max_group: 256, retries: 8 }
+        PostgresOptions {
+            pool_size: 16,
+            committers: 2,
+            max_group: 256,
+            retries: 8,
+            idempotency_retention: Duration::from_secs(2 * 24 * 3600),
+        }
     }
 }
+
+/// Expired idempotency records deleted per statement.
+const EXPIRE_BATCH: i64 = 10_000;
+/// How often each node deletes expired idempotency records.
+const EXPIRE_EVERY: Duration = Duration::from_secs(60);
+const EXPIRE_IDEMPOTENCY: &str = "DELETE FROM idempotency WHERE key IN (SELECT key FROM idempotency \
+     WHERE created_at < now() - make_interval(secs => $1) LIMIT $2)";
 
 /// Counters of this store's committers since connect (e.g. for `/metrics`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -185,6 +202,38 @@ static SESSION_READ: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        if let Some(expirer) = self.expirer.lock().take() {
+            expirer.abort();
+        }
+    }
+}
+
+async fn expire_idempotency(client: &tokio_postgres::Client, retention: Duration) -> Result<u64, String> {
+    let limit = EXPIRE_BATCH;
+    client
+        .execute(EXPIRE_IDEMPOTENCY, &[&retention.as_secs_f64(), &limit])
+        .await
+        .map_err(|e| format!("expire idempotency records: {e}"))
+}
+
+/// Once a minute, the expired idempotency records; a failure waits for the next round.
+async fn expire_idempotency_forever(pool: Pool, retention: Duration) {
+    loop {
+        tokio::time::sleep(EXPIRE_EVERY).await;
+        let result = match pool.get().await {
+            Ok(client) => expire_idempotency(&client, retention).await,
+            Err(e) => Err(format!("connection: {e}")),
+        };
+        match result {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(records = n, "expired idempotency records"),
+            Err(e) => tracing::warn!(error = %e, "postgres: idempotency expiry failed; retrying in a minute"),
+        }
+    }
+}
+
 /// The end of the key range of the keys starting with `prefix`: a range on the primary key
 /// (byte order) instead of LIKE, as keys may hold '%' and '_'.
 fn range_end(prefix: &str) -> String {
@@ -207,6 +256,9 @@ pub struct PostgresStore {
     shared: Arc<Shared>,
     schema: Option<String>,
     retries: u32,
+    idempotency_retention: Duration,
+    /// Deletes expired idempotency records (stopped by `close` or drop).
+    expirer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -255,6 +307,7 @@ impl PostgresStore {
                 tokio::spawn(committer.run())
             })
             .collect();
+        let expirer = tokio::spawn(expire_idempotency_forever(pool.clone(), options.idempotency_retention));
         Ok(PostgresStore {
             pool,
             jobs,
@@ -263,7 +316,16 @@ impl PostgresStore {
             shared,
             schema: parsed.schema,
             retries: options.retries,
+            idempotency_retention: options.idempotency_retention,
+            expirer: Mutex::new(Some(expirer)),
         })
+    }
+
+    /// Deletes idempotency records older than the retention (at most `EXPIRE_BATCH`); returns
+    /// how many. Every node runs this once a minute; deleting concurrently is harmless.
+    pub async fn expire_idempotency(&self) -> Result<u64, StoreError> {
+        let client = self.pool.get().await.map_err(|e| backend(format!("connection: {e}")))?;
+        expire_idempotency(&client, self.idempotency_retention).await.map_err(backend)
     }
 
     /// The schema named in the URL, if any.
@@ -292,6 +354,9 @@ impl PostgresStore {
     pub async fn close(&self) {
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
+        }
+        if let Some(expirer) = self.expirer.lock().take() {
+            expirer.abort();
         }
         let handles = std::mem::take(&mut *self.committers.lock());
         for _ in &handles {

@@ -123,6 +123,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     END
     $$;
     "#,
+    // 3: idempotency records expire (`PostgresOptions::idempotency_retention`); a BRIN index
+    // finds the old ones at almost no cost per insert (records are appended in time order).
+    r#"
+    CREATE INDEX idempotency_created ON idempotency USING brin (created_at);
+    "#,
 ];
 
 /// Applies the migrations this schema has not seen yet, each in its own transaction, under
