@@ -340,9 +340,9 @@ async fn listen(mut subscriber: async_nats::Subscriber, shared: Arc<Shared>) {
 /// prefix (`<prefix>.c.<unique>`, which the nodes' `<prefix>.s.*` does not match), so NATS
 /// permissions that allow the bus its prefix allow this too.
 async fn confirm_subscriptions(client: &async_nats::Client, prefix: &str) -> Result<(), String> {
+    // A new inbox name's last token is a unique id (NUID); the subject itself stays ours.
     let inbox = client.new_inbox();
-    let unique = inbox.rsplit('.').next().unwrap_or_default();
-    let subject = format!("{prefix}.c.{unique}");
+    let subject = format!("{prefix}.c.{}", inbox.rsplit('.').next().unwrap_or_default());
     let mut echo = client.subscribe(subject.clone()).await.map_err(|e| format!("subscribe on NATS: {e}"))?;
     client.publish(subject, Bytes::new()).await.map_err(|e| format!("publish on NATS: {e}"))?;
     client.flush().await.map_err(|e| format!("flush NATS: {e}"))?;
@@ -351,7 +351,7 @@ async fn confirm_subscriptions(client: &async_nats::Client, prefix: &str) -> Res
         Ok(None) => return Err("NATS closed the subscription before confirming it".into()),
         Err(_) => return Err(format!("NATS did not confirm the subscription within {CONFIRM_WAIT:?}")),
     }
-    // Best effort: the inbox subscription is not needed any more.
+    // Best effort: the confirming subscription is not needed any more.
     let _ = echo.unsubscribe().await;
     Ok(())
 }

@@ -11,7 +11,7 @@ use confab_ports::{
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A fresh schema, dropped by [`TestDb::drop`] at the end of a test that passed (a failed
 /// test leaves it behind to look at).
@@ -356,6 +356,27 @@ async fn idempotency_records_expire_after_their_retention() {
     again.idempotency = Some(("old".into(), "second".into()));
     assert_eq!(seqs(store.commit(again).await.expect("again")), vec![3]);
     assert_eq!(store.expire_idempotency().await.expect("expire"), 0);
+    store.close().await;
+    db.drop().await;
+}
+
+/// Nobody has to call the expiry: each store runs it by itself (once per retention period
+/// when that is shorter than a minute, as here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_expires_idempotency_records_by_itself() {
+    let Some(db) = TestDb::new("idemauto") else { return };
+    let options =
+        PostgresOptions { idempotency_retention: Duration::from_secs(1), ..PostgresOptions::default() };
+    let store = db.store_with(options).await;
+    let mut b = items_batch("c", vec![item("a", 1)]);
+    b.idempotency = Some(("k".into(), "response".into()));
+    store.commit(b).await.expect("commit");
+    assert_eq!(store.idempotent("k").await.expect("idempotent").as_deref(), Some("response"));
+    let waited = Instant::now();
+    while store.idempotent("k").await.expect("idempotent").is_some() {
+        assert!(waited.elapsed() < Duration::from_secs(10), "the record was never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     store.close().await;
     db.drop().await;
 }

@@ -54,8 +54,8 @@ pub struct PostgresOptions {
     /// How many times a group (or a read) that failed transiently is tried again.
     pub retries: u32,
     /// How long idempotency records are kept: as the embedded store (two days; AWS documents
-    /// no window, SPEC §1.7 UNCERTAIN). Every node deletes expired records once a minute, at
-    /// most `EXPIRE_BATCH` at a time.
+    /// no window, SPEC §1.7 UNCERTAIN). Every node deletes expired records once a minute (or
+    /// once per retention period, if shorter), at most `EXPIRE_BATCH` at a time.
     pub idempotency_retention: Duration,
 }
 
@@ -204,32 +204,28 @@ static SESSION_READ: LazyLock<String> = LazyLock::new(|| {
 
 impl Drop for PostgresStore {
     fn drop(&mut self) {
-        if let Some(expirer) = self.expirer.lock().take() {
-            expirer.abort();
-        }
+        self.expirer.abort();
     }
 }
 
-async fn expire_idempotency(client: &tokio_postgres::Client, retention: Duration) -> Result<u64, String> {
-    let limit = EXPIRE_BATCH;
+/// Deletes idempotency records older than `retention` (at most `EXPIRE_BATCH`); how many.
+async fn expire_idempotency(pool: &Pool, retention: Duration) -> Result<u64, String> {
+    let client = pool.get().await.map_err(|e| format!("connection: {e}"))?;
     client
-        .execute(EXPIRE_IDEMPOTENCY, &[&retention.as_secs_f64(), &limit])
+        .execute(EXPIRE_IDEMPOTENCY, &[&retention.as_secs_f64(), &EXPIRE_BATCH])
         .await
         .map_err(|e| format!("expire idempotency records: {e}"))
 }
 
-/// Once a minute, the expired idempotency records; a failure waits for the next round.
+/// Once a minute (or once per retention period, if shorter), the expired idempotency
+/// records; a failure waits for the next round.
 async fn expire_idempotency_forever(pool: Pool, retention: Duration) {
     loop {
-        tokio::time::sleep(EXPIRE_EVERY).await;
-        let result = match pool.get().await {
-            Ok(client) => expire_idempotency(&client, retention).await,
-            Err(e) => Err(format!("connection: {e}")),
-        };
-        match result {
+        tokio::time::sleep(retention.min(EXPIRE_EVERY)).await;
+        match expire_idempotency(&pool, retention).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(records = n, "expired idempotency records"),
-            Err(e) => tracing::warn!(error = %e, "postgres: idempotency expiry failed; retrying in a minute"),
+            Err(e) => tracing::warn!(error = %e, "postgres: idempotency expiry failed; retrying later"),
         }
     }
 }
@@ -258,7 +254,7 @@ pub struct PostgresStore {
     retries: u32,
     idempotency_retention: Duration,
     /// Deletes expired idempotency records (stopped by `close` or drop).
-    expirer: Mutex<Option<JoinHandle<()>>>,
+    expirer: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -317,15 +313,14 @@ impl PostgresStore {
             schema: parsed.schema,
             retries: options.retries,
             idempotency_retention: options.idempotency_retention,
-            expirer: Mutex::new(Some(expirer)),
+            expirer,
         })
     }
 
     /// Deletes idempotency records older than the retention (at most `EXPIRE_BATCH`); returns
     /// how many. Every node runs this once a minute; deleting concurrently is harmless.
     pub async fn expire_idempotency(&self) -> Result<u64, StoreError> {
-        let client = self.pool.get().await.map_err(|e| backend(format!("connection: {e}")))?;
-        expire_idempotency(&client, self.idempotency_retention).await.map_err(backend)
+        expire_idempotency(&self.pool, self.idempotency_retention).await.map_err(backend)
     }
 
     /// The schema named in the URL, if any.
@@ -355,9 +350,7 @@ impl PostgresStore {
         if self.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Some(expirer) = self.expirer.lock().take() {
-            expirer.abort();
-        }
+        self.expirer.abort();
         let handles = std::mem::take(&mut *self.committers.lock());
         for _ in &handles {
             let _ = self.jobs.send(Job::Stop);

@@ -10,6 +10,7 @@
 //! CPU and 10 KB of disk writes per SendMessage at saturation (BENCHMARKS.md). The map costs
 //! a few dozen bytes of memory per record instead.
 
+use confab_ports::{Clock, SystemClock};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -84,7 +85,7 @@ impl KeyIndex {
             return Ok(());
         }
         // Their time is unknown: they expire a retention period from now.
-        let at = now_millis();
+        let at = SystemClock.now();
         conn.execute_batch("BEGIN IMMEDIATE")?;
         for (id, key) in &unhashed {
             conn.execute(
@@ -141,7 +142,9 @@ impl KeyIndex {
     }
 }
 
-/// Writes a record and its hash (on the writer's open transaction); returns its row id.
+/// Writes a record and its hash (on the writer's open transaction); returns its row id. The
+/// record's time is the wall clock's: expiry is a matter of storage, not of the service's
+/// clock (which tests and `--test-clock` move).
 pub(crate) fn write(
     conn: &Connection,
     hash: i64,
@@ -153,7 +156,7 @@ pub(crate) fn write(
         .execute(params![key, contact_id, response])?;
     let id = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO idempotency_hashes (id, hash, at) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, hash, now_millis()])?;
+        .execute(params![id, hash, SystemClock.now()])?;
     Ok(id)
 }
 
@@ -188,12 +191,6 @@ pub(crate) fn delete_through(conn: &Connection, last: i64) -> rusqlite::Result<(
             Err(e)
         }
     }
-}
-
-/// Wall-clock milliseconds: expiry is a matter of storage, not of the service's clock.
-pub(crate) fn now_millis() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The response recorded under `key` among these rows, if any.

@@ -10,7 +10,7 @@ use super::keys::{self, KeyIndex};
 use super::rows::{self, seq_to_sql};
 use super::sync::{settle_all, Answers, Settle, Syncer};
 use super::{ranges_of, Shared};
-use confab_ports::{Batch, Check, Committed, Contact, Participant, StoreError};
+use confab_ports::{Batch, Check, Clock, Committed, Contact, Participant, StoreError, SystemClock};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -437,7 +437,7 @@ impl Writer {
         }
         self.last_key_prune = Instant::now();
         let retention = i64::try_from(self.key_retention.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = keys::now_millis().saturating_sub(retention);
+        let cutoff = SystemClock.now().saturating_sub(retention);
         let expired = match keys::expired(&self.conn, cutoff, KEY_PRUNE_MAX) {
             Ok(expired) => expired,
             Err(e) => return tracing::warn!(error = %e, "sqlite: reading expired idempotency records failed"),
